@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The one run command (`npm start`): installs what is missing, picks a cluster — the current
+# kubeconfig's when it answers, otherwise a local control plane started here — installs the
+# CRDs and runs Berth (controllers and API server) in the foreground.
+#
+#   BERTH_LOCAL=1       always use the local control plane, even when a kubeconfig answers
+#   BERTH_API_PORT      API server port (default 8080), BERTH_METRICS_PORT (default 8081)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '[berth %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+hack/install-deps.sh
+hack/build-binaries.sh kubernetes
+eval "$(hack/cluster.sh env | grep PATH)"   # our kubectl and helm first on PATH
+
+reachable() { kubectl --request-timeout=3s get --raw /readyz >/dev/null 2>&1; }
+
+if [ "${BERTH_LOCAL:-}" != 1 ] && reachable; then
+  log "using the cluster of the current kubeconfig: $(kubectl config current-context 2>/dev/null || echo '?')"
+else
+  log "no cluster answers on the current kubeconfig: starting the local control plane"
+  hack/cluster.sh up
+  eval "$(hack/cluster.sh env)"
+fi
+
+log "installing CRDs (server-side apply)"
+kubectl apply --server-side --field-manager=berth-install --force-conflicts -f crds/ >/dev/null
+kubectl wait --for=condition=Established --timeout=60s -f crds/ >/dev/null
+
+export BERTH_API_PORT=${BERTH_API_PORT:-8080} BERTH_METRICS_PORT=${BERTH_METRICS_PORT:-8081}
+cat >&2 <<EOF
+
+  Berth API:     http://127.0.0.1:$BERTH_API_PORT   (tsuru: /1.0/..., Deis: /v1/...)
+  metrics:       http://127.0.0.1:$BERTH_METRICS_PORT/metrics  (/healthz, /readyz)
+  kubeconfig:    ${KUBECONFIG:-~/.kube/config}
+  try:           kubectl apply -f examples/ && kubectl get berth
+
+EOF
+exec node --import tsx src/main.ts run

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`): installs what is missing, then lint, type check, unit
+# tests, and integration tests against a real local control plane (etcd, kube-apiserver,
+# controller manager, scheduler, KWOK nodes) that it builds and starts itself.
+#
+#   BERTH_TEST_ONLY=unit|integration   run one part
+#   BERTH_KEEP_CLUSTER=1               leave the test cluster running afterwards (faster reruns)
+#   BERTH_TEST_GREP=pattern            passed to mocha --grep
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+start=$SECONDS
+log() { printf '\n[test %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+hack/install-deps.sh
+
+export BERTH_TEST_STATS
+BERTH_TEST_STATS=$(mktemp)
+trap 'rm -f "$BERTH_TEST_STATS"' EXIT
+only=${BERTH_TEST_ONLY:-all}
+grep_args=(); [ -n "${BERTH_TEST_GREP:-}" ] && grep_args=(--grep "$BERTH_TEST_GREP")
+status=0
+
+summary() {
+  python3 - "$BERTH_TEST_STATS" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line); p += r["passed"]; f += r["failed"]; s += r["skipped"]
+    print(f"  {r['suite']}: {r['passed']} passed, {r['failed']} failed, {r['skipped']} skipped")
+print(f"tests: {p} passed, {f} failed, {s} skipped")
+PY
+}
+
+if [ "$only" = all ] || [ "$only" = unit ]; then
+  log "lint (eslint)"
+  npx eslint . || status=1
+  log "type check (tsc --noEmit)"
+  npx tsc --noEmit || status=1
+  log "unit tests"
+  BERTH_TEST_SUITE=unit npx mocha "${grep_args[@]}" 'test/unit/**/*.test.ts' || status=1
+fi
+
+if [ "$only" = all ] || [ "$only" = integration ]; then
+  export BERTH_CLUSTER=${BERTH_CLUSTER:-test}
+  # CI starts from a clean slate; locally a kept test cluster is reused.
+  [ "${CI:-}" = true ] && hack/cluster.sh delete >/dev/null 2>&1 || true
+  log "starting the test control plane ($BERTH_CLUSTER)"
+  hack/cluster.sh up
+  [ "${BERTH_KEEP_CLUSTER:-}" = 1 ] || trap 'hack/cluster.sh down; rm -f "$BERTH_TEST_STATS"' EXIT
+  eval "$(hack/cluster.sh env)"
+  export BERTH_KUBECTL="$(command -v kubectl)" BERTH_ROOT="$root"
+  log "integration tests against $(kubectl config view -o jsonpath='{.clusters[0].cluster.server}')"
+  BERTH_TEST_SUITE=integration npx mocha --timeout 180000 "${grep_args[@]}" 'test/integration/**/*.test.ts' || status=1
+fi
+
+log "finished in $((SECONDS - start)) s"
+summary
+exit $status
