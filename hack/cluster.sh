@@ -134,7 +134,8 @@ EOF
 spawn() { # spawn NAME CMD...: start in its own session, log to logs/NAME.log
   local n=$1; shift
   running "$n" && return 0
-  setsid "$@" >>"$logs/$n.log" 2>&1 </dev/null &
+  # 8>&-: the daemon must not inherit (and so hold) the cluster lock.
+  setsid "$@" >>"$logs/$n.log" 2>&1 </dev/null 8>&- &
   echo $! >"$run/$n.pid"
 }
 
@@ -315,8 +316,12 @@ EOF
 }
 
 cmd_down() {
-  local i
-  for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop_component "${components[$i]}"; done
+  # Clients first, etcd last, each stop in parallel within its tier.
+  local c
+  for c in kwok kube-scheduler kube-controller-manager; do stop_component "$c" & done
+  wait
+  stop_component kube-apiserver
+  stop_component etcd
   log "stopped"
 }
 
