@@ -1,0 +1,103 @@
+// The Berth API server: one stateless HTTP process serving every PaaS dialect over the CRs.
+// Each dialect is a Fastify plugin under its own prefixes, with its own error shape.
+import Fastify from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import formbody from "@fastify/formbody";
+import type { Logger } from "winston";
+import { ApiError } from "./errors.ts";
+import { observeRequest } from "./http-metrics.ts";
+
+export interface Dialect<Deps> {
+  /** Short name used in metrics and logs: "tsuru", "deis", ... */
+  name: string;
+  /** URL prefixes the dialect is served under ("" for the root). */
+  prefixes: string[];
+  /** Registers the dialect's routes on a scope already under one prefix. */
+  routes(scope: FastifyInstance, deps: Deps): void;
+  /** Renders an error in the dialect's own shape. */
+  sendError(reply: FastifyReply, err: ApiError): void;
+}
+
+export interface ServerOptions<Deps> {
+  log: Logger;
+  deps: Deps;
+  dialects: Dialect<Deps>[];
+  /** Upper bound for request bodies (bytes). */
+  bodyLimit?: number;
+}
+
+/** Turns anything thrown by a handler or by Fastify itself into an ApiError (never a bare 500). */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const fe = err as Partial<FastifyError>;
+  if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new ApiError(fe.statusCode, fe.message ?? "bad request");
+  }
+  return new ApiError(500, "internal error");
+}
+
+export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimit ?? 1 << 20,
+    // tsuru and Deis paths are matched with and without a trailing slash.
+    ignoreTrailingSlash: true,
+    ignoreDuplicateSlashes: true,
+    return503OnClosing: true,
+  });
+  app.register(formbody);
+  // Deis' CLI sends JSON; bodies that are empty with a JSON content type are allowed.
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === "") return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(400, "the request body is not valid JSON"), undefined);
+    }
+  });
+
+  app.addHook("onResponse", async (req: FastifyRequest, reply: FastifyReply) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    const dialect = (req.routeOptions.config as { dialect?: string } | undefined)?.dialect ?? "none";
+    const seconds = reply.elapsedTime / 1000;
+    observeRequest(dialect, req.method, route, reply.statusCode, seconds);
+    opts.log.info("request", {
+      method: req.method,
+      url: req.url.split("?")[0],
+      route,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+      dialect,
+    });
+  });
+
+  app.get("/healthz", async () => "ok");
+
+  for (const dialect of opts.dialects) {
+    for (const prefix of dialect.prefixes) {
+      app.register(
+        async (scope) => {
+          scope.addHook("onRoute", (route) => {
+            route.config = { ...(route.config as object), dialect: dialect.name };
+          });
+          scope.setErrorHandler((err, req, reply) => {
+            const apiErr = toApiError(err);
+            if (apiErr.status >= 500) opts.log.error("request failed", { url: req.url, error: String(err), stack: (err as Error).stack });
+            if (reply.raw.headersSent) {
+              reply.raw.end();
+              return;
+            }
+            dialect.sendError(reply, apiErr);
+          });
+          scope.setNotFoundHandler((req, reply) => {
+            dialect.sendError(reply, new ApiError(404, `no such endpoint: ${req.method} ${req.url.split("?")[0]}`));
+          });
+          dialect.routes(scope, opts.deps);
+        },
+        { prefix },
+      );
+    }
+  }
+  return app;
+}
