@@ -107,13 +107,13 @@ build_etcd() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
-# go_install <name> <pkg> <version>: for modules without replace directives.
+# go_install <name> <pkg> <version> [ldflags]: for modules without replace directives.
 go_install() {
-  local name=$1 pkg=$2 v=$3 dest="$cache/bin/$1-$3"
+  local name=$1 pkg=$2 v=$3 ld="-s -w ${4:-}" dest="$cache/bin/$1-$3-r$BUILD_REVISION"
   have "$dest" "$name" && return 0
   local tmp="$dest.tmp.$$"; mkdir -p "$tmp"
   log "$name $v: go install $pkg@$v"
-  with_progress "$name $v" env GOBIN="$tmp" go install -trimpath -ldflags '-s -w' "$pkg@$v"
+  with_progress "$name $v" env GOBIN="$tmp" go install -trimpath -ldflags "$ld" "$pkg@$v"
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
@@ -123,7 +123,14 @@ for c in $want; do
     kubernetes) build_kubernetes ;;
     etcd) build_etcd ;;
     kwok) go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
-    helm) go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" ;;
+    helm)
+      # Like Helm's Makefile: its version, and the Kubernetes version `helm template` assumes
+      # (otherwise v1.20, which fails charts with a kubeVersion constraint).
+      k8s_minor=${KUBERNETES_VERSION#v1.}; k8s_minor=${k8s_minor%%.*}
+      go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+        "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+         -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor \
+         -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor" ;;
     *) echo "unknown component: $c" >&2; exit 2 ;;
   esac
 done

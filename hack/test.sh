@@ -49,7 +49,7 @@ if [ "$only" = all ] || [ "$only" = integration ]; then
   hack/cluster.sh up
   [ "${BERTH_KEEP_CLUSTER:-}" = 1 ] || trap 'hack/cluster.sh down; rm -f "$BERTH_TEST_STATS"' EXIT
   eval "$(hack/cluster.sh env)"
-  export BERTH_KUBECTL="$(command -v kubectl)" BERTH_ROOT="$root"
+  export BERTH_KUBECTL="$(command -v kubectl)" BERTH_HELM="$(command -v helm)" BERTH_ROOT="$root"
   log "integration tests against $(kubectl config view -o jsonpath='{.clusters[0].cluster.server}')"
   BERTH_TEST_SUITE=integration npx mocha --timeout 180000 "${grep_args[@]}" 'test/integration/**/*.test.ts' || status=1
 fi

@@ -1,0 +1,115 @@
+// The Helm chart: lint, render, validate against the live API server, install for real.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import { parseAllDocuments } from "yaml";
+import { deleteNamespace, eventually, kubectl, kubectlStdin, testNamespace } from "../support/kube.ts";
+
+const run = promisify(execFile);
+const chart = `${process.env.BERTH_ROOT ?? "."}/helm/berth`;
+
+async function helm(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.env.BERTH_HELM ?? "helm", args, { maxBuffer: 32 << 20 });
+  return stdout;
+}
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string };
+  spec?: Record<string, unknown>;
+}
+
+function kinds(rendered: string): Manifest[] {
+  return parseAllDocuments(rendered)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m != null);
+}
+
+describe("helm chart", function () {
+  let ns = "";
+  before(async () => {
+    ns = await testNamespace("helm");
+  });
+  after(async () => {
+    await helm("uninstall", "berth", "-n", ns).catch(() => undefined);
+    await deleteNamespace(ns);
+  });
+
+  it("passes helm lint", async () => {
+    const out = await helm("lint", chart);
+    expect(out).to.contain("0 chart(s) failed");
+  });
+
+  it("renders 2 replicas with leader election, a non-root read-only pod, a PDB and least-privilege RBAC", async () => {
+    const objs = kinds(await helm("template", "berth", chart, "-n", ns));
+    const byKind = (k: string) => objs.filter((o) => o.kind === k);
+    const dep = byKind("Deployment")[0] as unknown as {
+      spec: {
+        replicas: number;
+        template: {
+          spec: {
+            securityContext: { runAsNonRoot: boolean };
+            containers: { securityContext: { readOnlyRootFilesystem: boolean }; env: { name: string; value?: string }[] }[];
+          };
+        };
+      };
+    };
+    expect(dep.spec.replicas).to.equal(2);
+    expect(dep.spec.template.spec.securityContext.runAsNonRoot).to.equal(true);
+    const c = dep.spec.template.spec.containers[0];
+    expect(c?.securityContext.readOnlyRootFilesystem).to.equal(true);
+    expect(c?.env.find((e) => e.name === "BERTH_LEADER_ELECT")?.value).to.equal("true");
+    expect(byKind("PodDisruptionBudget")).to.have.length(1);
+    expect(byKind("ServiceAccount")).to.have.length(1);
+    expect(byKind("Service")).to.have.length(1);
+    const role = byKind("ClusterRole")[0] as unknown as { rules: { resources: string[]; verbs: string[] }[] };
+    // Pods, nodes and logs are read-only; nothing grants "*" verbs.
+    const podRule = role.rules.find((r) => r.resources.includes("pods"));
+    expect(podRule?.verbs).to.deep.equal(["get", "list", "watch"]);
+    expect(role.rules.every((r) => !r.verbs.includes("*"))).to.equal(true);
+    expect(byKind("ServiceMonitor")).to.have.length(0);
+  });
+
+  it("renders the optional ServiceMonitor, Ingress and APIService when enabled", async () => {
+    const objs = kinds(
+      await helm(
+        "template", "berth", chart, "-n", ns,
+        "--set", "serviceMonitor.enabled=true",
+        "--set", "ingress.enabled=true", "--set", "ingress.hosts[0].host=berth.example.com",
+        "--set", "aggregation.enabled=true", "--set", "aggregation.insecureSkipTLSVerify=true",
+      ),
+    );
+    const names = objs.map((o) => o.kind);
+    expect(names).to.include.members(["ServiceMonitor", "Ingress", "APIService"]);
+  });
+
+  it("rejects values that break the schema, naming the value", async () => {
+    const err = await helm("template", "berth", chart, "--set", "replicaCount=-1").then(
+      () => "accepted",
+      (e: Error) => e.message,
+    );
+    expect(err).to.match(/replicaCount/);
+    const unknown = await helm("template", "berth", chart, "--set", "replicas=2").then(
+      () => "accepted",
+      (e: Error) => e.message,
+    );
+    expect(unknown).to.match(/replicas/);
+  });
+
+  it("renders manifests the live API server accepts (server-side dry run)", async () => {
+    const rendered = await helm("template", "berth", chart, "-n", ns, "--skip-crds");
+    const out = await kubectlStdin(rendered, "apply", "--dry-run=server", "-n", ns, "-f", "-");
+    expect(out).to.contain("deployment.apps/berth created (server dry run)");
+  });
+
+  it("installs into the cluster and its pods become Ready on KWOK nodes", async () => {
+    await helm("install", "berth", chart, "-n", ns, "--skip-crds", "--wait", "--timeout", "90s");
+    const ready = await eventually("2 ready replicas", async () => {
+      const out = await kubectl("get", "deployment", "berth", "-n", ns, "-o", "jsonpath={.status.readyReplicas}");
+      return out === "2" ? out : undefined;
+    });
+    expect(ready).to.equal("2");
+    const status = await helm("status", "berth", "-n", ns, "-o", "json");
+    expect((JSON.parse(status) as { info: { status: string } }).info.status).to.equal("deployed");
+  });
+});
