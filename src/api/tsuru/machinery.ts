@@ -1,0 +1,108 @@
+// tsuru paths that describe machinery Kubernetes owns in Berth (Docker nodes and node
+// containers, IaaS machines, install hosts, healing, node autoscaling, provisioner clusters,
+// platforms/builds, routers, volumes, brokers, debug). They answer 501 with a message that
+// says what to use instead, never a silent 404. docs/api/tsuru.md is generated from this table.
+
+export interface MachineryPath {
+  method: string;
+  path: string;
+  /** Shown to the client. */
+  reason: string;
+}
+
+const NODES = "Nodes are Kubernetes nodes in Berth: manage them with kubectl (kubectl get nodes); pools select nodes with a node selector";
+const IAAS = "Berth does not provision machines: the Kubernetes cluster's own node provisioning (e.g. cluster autoscaler) owns them";
+const HEALING = "Kubernetes heals nodes and pods itself (controllers restart and reschedule pods); there is no separate healing";
+const DOCKER = "Berth runs on Kubernetes, not on Docker nodes: containers are pods (see GET /apps/{app} for units)";
+const AUTOSCALE_NODES = "Node autoscaling is the cluster autoscaler's job in Kubernetes; app units autoscale with an HPA (units autoscale)";
+const PROVISIONER = "Berth has one provisioner, the Kubernetes cluster it runs in";
+const PLATFORMS = "Berth deploys container images only (tsuru app deploy -i IMAGE); there are no build platforms";
+const ROUTERS = "Routing is a Kubernetes Ingress per app in Berth: set domains with cname; the pool chooses the ingress class";
+const VOLUMES = "Volumes are not supported by Berth yet";
+const BROKERS = "Service brokers are not supported: services come from Berth's catalog (kubectl get serviceclasses)";
+const SHELL = "Interactive shells are not supported through the API: use kubectl exec";
+
+export const machineryPaths: MachineryPath[] = [
+  ["GET", "/{provisioner}/node", NODES],
+  ["PUT", "/{provisioner}/node", NODES],
+  ["POST", "/node", NODES],
+  ["GET", "/node/{address}", NODES],
+  ["DELETE", "/{provisioner}/node/{address}", NODES],
+  ["GET", "/{provisioner}/node/{address}/containers", NODES],
+  ["POST", "/node/status", NODES],
+  ["POST", "/node/rebalance", "Kubernetes' scheduler places pods; Berth does not rebalance units by hand"],
+  ["GET", "/docker/nodecontainers", DOCKER],
+  ["POST", "/docker/nodecontainers", DOCKER],
+  ["GET", "/docker/nodecontainers/{name}", DOCKER],
+  ["POST", "/docker/nodecontainers/{name}", DOCKER],
+  ["DELETE", "/docker/nodecontainers/{name}", DOCKER],
+  ["POST", "/docker/nodecontainers/{name}/upgrade", DOCKER],
+  ["GET", "/docker/node/apps/{appname}/containers", DOCKER],
+  ["GET", "/docker/logs", DOCKER],
+  ["POST", "/docker/logs", DOCKER],
+  ["POST", "/docker/container/{id}/move", DOCKER],
+  ["POST", "/docker/containers/move", DOCKER],
+  ["GET", "/docker/healing", HEALING],
+  ["GET", "/healing/node", HEALING],
+  ["POST", "/healing/node", HEALING],
+  ["DELETE", "/healing/node", HEALING],
+  ["GET", "/iaas/machines", IAAS],
+  ["DELETE", "/iaas/machines/{machine_id}", IAAS],
+  ["GET", "/iaas/templates", IAAS],
+  ["POST", "/iaas/templates", IAAS],
+  ["PUT", "/iaas/templates/{template_name}", IAAS],
+  ["DELETE", "/iaas/templates/{template_name}", IAAS],
+  ["GET", "/install/hosts", IAAS],
+  ["POST", "/install/hosts", IAAS],
+  ["GET", "/install/hosts/{name}", IAAS],
+  ["GET", "/autoscale", AUTOSCALE_NODES],
+  ["POST", "/autoscale/run", AUTOSCALE_NODES],
+  ["GET", "/autoscale/config", AUTOSCALE_NODES],
+  ["GET", "/autoscale/rules", AUTOSCALE_NODES],
+  ["POST", "/autoscale/rules", AUTOSCALE_NODES],
+  ["DELETE", "/autoscale/rules/{id}", AUTOSCALE_NODES],
+  ["GET", "/provisioner", PROVISIONER],
+  ["GET", "/provisioner/clusters", PROVISIONER],
+  ["POST", "/provisioner/clusters", PROVISIONER],
+  ["GET", "/provisioner/clusters/{name}", PROVISIONER],
+  ["POST", "/provisioner/clusters/{name}", PROVISIONER],
+  ["DELETE", "/provisioner/clusters/{name}", PROVISIONER],
+  ["GET", "/platforms", PLATFORMS],
+  ["POST", "/platforms", PLATFORMS],
+  ["GET", "/platforms/{name}", PLATFORMS],
+  ["PUT", "/platforms/{name}", PLATFORMS],
+  ["DELETE", "/platforms/{name}", PLATFORMS],
+  ["POST", "/platforms/{name}/rollback", PLATFORMS],
+  ["POST", "/apps/{appname}/build", PLATFORMS],
+  ["POST", "/apps/{app}/deploy/rebuild", PLATFORMS],
+  ["POST", "/apps/{appname}/diff", PLATFORMS],
+  ["GET", "/routers", ROUTERS],
+  ["POST", "/routers", ROUTERS],
+  ["PUT", "/routers/{name}", ROUTERS],
+  ["DELETE", "/routers/{name}", ROUTERS],
+  ["GET", "/app/{app}/routers", ROUTERS],
+  ["POST", "/app/{app}/routers", ROUTERS],
+  ["PUT", "/app/{app}/routers/{name}", ROUTERS],
+  ["DELETE", "/app/{app}/routers/{router}", ROUTERS],
+  ["POST", "/app/{app}/routable", ROUTERS],
+  ["POST", "/apps/{app}/routes", ROUTERS],
+  ["POST", "/swap", ROUTERS],
+  ["GET", "/volumeplans", VOLUMES],
+  ["GET", "/volumes", VOLUMES],
+  ["POST", "/volumes", VOLUMES],
+  ["GET", "/volumes/{name}", VOLUMES],
+  ["POST", "/volumes/{name}", VOLUMES],
+  ["DELETE", "/volumes/{name}", VOLUMES],
+  ["POST", "/volumes/{name}/bind", VOLUMES],
+  ["DELETE", "/volumes/{name}/bind", VOLUMES],
+  ["GET", "/brokers", BROKERS],
+  ["POST", "/brokers", BROKERS],
+  ["PUT", "/brokers/{broker}", BROKERS],
+  ["DELETE", "/brokers/{broker}", BROKERS],
+  ["GET", "/apps/{name}/shell", SHELL],
+  ["GET", "/debug/goroutines", "Berth is not written in Go; use /metrics for the process's state"],
+  ["GET", "/auth/saml", "Berth supports the native login scheme only (GET /auth/scheme)"],
+  ["POST", "/auth/saml", "Berth supports the native login scheme only (GET /auth/scheme)"],
+  ["POST", "/apps/{app}/units/register", "Units are pods that register themselves with Kubernetes"],
+  ["POST", "/apps/{app}/units/{unit}", "Unit status comes from the pod's status in Kubernetes"],
+].map(([method, path, reason]) => ({ method: method as string, path: path as string, reason: reason as string }));

@@ -1,0 +1,71 @@
+// The manager: shared informers, controllers, leader election and the health endpoints,
+// started and stopped together.
+import type { KubeClient } from "../kube/client.ts";
+import type { Logger } from "../log.ts";
+import type { Controller} from "./controller.ts";
+import { ControllerBuilder } from "./controller.ts";
+import type { HealthServer } from "./health-server.ts";
+import { startHealthServer } from "./health-server.ts";
+import { InformerFactory } from "./informer.ts";
+import type { LeaderElectionOptions } from "./leader-election.ts";
+import { LeaderElector } from "./leader-election.ts";
+import type { ReflectorOptions } from "./reflector.ts";
+import { EventRecorder } from "./events.ts";
+
+export interface ManagerOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Without it, controllers run at once (single replica, tests). */
+  leaderElection?: LeaderElectionOptions;
+  health?: { host: string; port: number };
+  reflector?: ReflectorOptions;
+}
+
+export class Manager {
+  readonly informers: InformerFactory;
+  readonly events: EventRecorder;
+  readonly controllers: Controller[] = [];
+  readonly elector?: LeaderElector;
+  private health?: HealthServer;
+
+  constructor(private readonly o: ManagerOptions) {
+    this.informers = new InformerFactory(o.client, o.log, o.reflector);
+    this.events = new EventRecorder(o.client, o.log);
+    if (o.leaderElection) this.elector = new LeaderElector(o.client, o.leaderElection, o.log.child({ component: "leader-election" }));
+  }
+
+  get client(): KubeClient {
+    return this.o.client;
+  }
+
+  controller(name: string): ControllerBuilder {
+    return new ControllerBuilder(this.informers, name, this.o.log, (c) => this.controllers.push(c));
+  }
+
+  get healthPort(): number | undefined {
+    return this.health?.port;
+  }
+
+  /**
+   * Runs until signal aborts ("stopped") or leadership is lost ("lost"; the process should
+   * exit so that a restart campaigns afresh, as controller-runtime does).
+   */
+  async run(signal: AbortSignal): Promise<"stopped" | "lost"> {
+    if (this.o.health) this.health = await startHealthServer(this.o.health.host, this.o.health.port, () => this.informers.hasSynced);
+    this.informers.start(signal);
+    await Promise.race([this.informers.waitForSync(), new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);
+    this.o.log.info("caches synced", { controllers: this.controllers.map((c) => c.name) });
+    const runControllers = async (s: AbortSignal) => {
+      await Promise.all(this.controllers.map((c) => c.run(s)));
+    };
+    let outcome: "stopped" | "lost" = "stopped";
+    if (this.elector) outcome = await this.elector.run(signal, runControllers);
+    else if (!signal.aborted) await runControllers(signal);
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    await this.health?.close();
+    await this.informers.stopped();
+  }
+}
