@@ -23,6 +23,7 @@ else
   eval "$(hack/cluster.sh env)"
 fi
 
+kubectl create namespace berth-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 log "installing CRDs (server-side apply)"
 kubectl apply --server-side --field-manager=berth-install --force-conflicts -f crds/ >/dev/null
 kubectl wait --for=condition=Established --timeout=60s -f crds/ >/dev/null

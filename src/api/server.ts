@@ -24,6 +24,8 @@ export interface ServerOptions<Deps> {
   dialects: Dialect<Deps>[];
   /** Upper bound for request bodies (bytes). */
   bodyLimit?: number;
+  /** Maps a raw URL to the one routed (e.g. tsuru's versioned prefixes). */
+  rewriteUrl?: (url: string) => string;
 }
 
 /** Turns anything thrown by a handler or by Fastify itself into an ApiError (never a bare 500). */
@@ -44,6 +46,7 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
     ignoreTrailingSlash: true,
     ignoreDuplicateSlashes: true,
     return503OnClosing: true,
+    rewriteUrl: (req: { url?: string }) => (opts.rewriteUrl ? opts.rewriteUrl(req.url ?? "/") : (req.url ?? "/")),
   });
   app.register(formbody);
   // Deis' CLI sends JSON; bodies that are empty with a JSON content type are allowed.

@@ -119,7 +119,7 @@ export class Controller {
 export class ControllerBuilder {
   private forType?: ResourceType;
   private forSelector: Selector = {};
-  private readonly owned: ResourceType[] = [];
+  private readonly owned: { type: ResourceType; selector: Selector }[] = [];
   private readonly watched: { type: ResourceType; map: MapFunc }[] = [];
   private opts: ControllerOptions = {};
 
@@ -136,8 +136,9 @@ export class ControllerBuilder {
     return this;
   }
 
-  owns(type: ResourceType): this {
-    this.owned.push(type);
+  /** Children of this kind map to their controlling owner; a selector narrows the cache. */
+  owns(type: ResourceType, selector: Selector = {}): this {
+    this.owned.push({ type, selector });
     return this;
   }
 
@@ -156,7 +157,7 @@ export class ControllerBuilder {
     if (!forType) throw new Error(`controller ${this.name}: for() was not called`);
     const c = new Controller(this.name, reconciler, this.log, this.opts);
     c.watch(this.factory.informerFor(forType, this.forSelector), (o) => [splitKey(keyOf(o))]);
-    for (const t of this.owned) c.watch(this.factory.informerFor(t), (o) => ownerKeys(o, forType));
+    for (const o of this.owned) c.watch(this.factory.informerFor(o.type, o.selector), (obj) => ownerKeys(obj, forType));
     for (const w of this.watched) c.watch(this.factory.informerFor(w.type), w.map);
     this.register(c);
     return c;

@@ -1,0 +1,34 @@
+// The tsuru dialect. Served under "/tsuru" and, for the tsuru client, under its versioned
+// prefixes (/1.0/apps, /1.18/auth/schemes, ...), which the server rewrites to "/tsuru".
+// Errors are plain text with the status code, as tsuru's API answers them.
+import type { FastifyInstance } from "fastify";
+import type { ApiDeps } from "../deps.ts";
+import type { Dialect } from "../server.ts";
+import { machineryPaths } from "./machinery.ts";
+
+/** "/apps/{app}" -> "/apps/:app" */
+export const fastifyPath = (p: string) => p.replace(/\{([^}]+)\}/g, ":$1");
+
+export const tsuruDialect: Dialect<ApiDeps> = {
+  name: "tsuru",
+  prefixes: ["/tsuru"],
+  sendError(reply, err) {
+    reply.code(err.status).type("text/plain; charset=utf-8").send(`${err.message}\n`);
+  },
+  routes(scope: FastifyInstance) {
+    scope.get("/healthcheck", async (_req, reply) => reply.type("text/plain").send("WORKING"));
+    for (const m of machineryPaths) {
+      scope.route({
+        method: m.method as "GET",
+        url: fastifyPath(m.path),
+        handler: async (_req, reply) => reply.code(501).type("text/plain; charset=utf-8").send(`${m.reason}\n`),
+      });
+    }
+  },
+};
+
+/** Versioned tsuru paths ("/1.0/apps") to the dialect's prefix ("/tsuru/apps"). */
+export function rewriteTsuruVersion(url: string): string {
+  const m = /^\/\d+\.\d+(\/.*)?$/.exec(url);
+  return m ? `/tsuru${m[1] ?? "/"}` : url;
+}

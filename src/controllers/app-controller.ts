@@ -1,0 +1,38 @@
+// Wiring of the App controller: which events enqueue which App keys.
+import type { KubeObject } from "../kube/resource.ts";
+import { Types } from "../kube/resource.ts";
+import type { App, Release } from "../model/kinds.ts";
+import { BerthTypes, Labels } from "../model/kinds.ts";
+import { AppReconciler } from "../reconcilers/app.ts";
+import type { Manager } from "../runtime/manager.ts";
+
+const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
+
+export function setupAppController(mgr: Manager, concurrency: number): void {
+  const f = mgr.informers;
+  const apps = f.informerFor<App>(BerthTypes.App);
+  apps.addIndex("pool", (a) => [a.spec.pool ?? ""]);
+  apps.addIndex("plan", (a) => [a.spec.plan ?? ""]);
+  apps.addIndex("binding", (a) => (a.spec.serviceBindings ?? []).map((b) => `${a.metadata.namespace}/${b.name}`));
+  f.informerFor<Release>(BerthTypes.Release).addIndex("app", (r) => [`${r.metadata.namespace}/${r.spec.app}`]);
+
+  // Pools and plans apply to the apps that name them, and (as defaults) to those naming none.
+  const byIndex = (index: string) => (o: KubeObject) => {
+    const named = apps.store.byIndex(index, o.metadata.name ?? "");
+    const defaults = (o.spec as { default?: boolean } | undefined)?.default ? apps.store.byIndex(index, "") : [];
+    return [...named, ...defaults].map((a) => ({ namespace: a.metadata.namespace, name: a.metadata.name ?? "" }));
+  };
+
+  const b = mgr
+    .controller("app")
+    .for(BerthTypes.App)
+    .owns(BerthTypes.Release)
+    .watches(BerthTypes.Pool, byIndex("pool"))
+    .watches(BerthTypes.Plan, byIndex("plan"))
+    .watches(BerthTypes.ServiceInstance, (si) =>
+      apps.store.byIndex("binding", `${si.metadata.namespace}/${si.metadata.name}`).map((a) => ({ namespace: a.metadata.namespace, name: a.metadata.name ?? "" })),
+    )
+    .withOptions({ concurrency });
+  for (const t of [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress]) b.owns(t, MANAGED);
+  b.complete(new AppReconciler(mgr.client, f, mgr.events));
+}

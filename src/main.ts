@@ -1,0 +1,62 @@
+// berth run [--no-controllers] [--no-api]: the operator and the API server in one process.
+import { loadConfig } from "./config.ts";
+import { setupAppController } from "./controllers/app-controller.ts";
+import { setupPoolController } from "./controllers/pool-controller.ts";
+import { setupServiceInstanceController } from "./controllers/service-instance-controller.ts";
+import { setupTokenController } from "./controllers/token-controller.ts";
+import { KubeClient, defaultKubeConfig } from "./kube/client.ts";
+import { createLogger } from "./log.ts";
+import { Manager } from "./runtime/manager.ts";
+import { startApi } from "./api/start.ts";
+
+async function main(argv: string[]): Promise<number> {
+  const [command = "run"] = argv;
+  if (command !== "run") {
+    process.stderr.write("usage: berth run [--no-controllers] [--no-api]\n");
+    return 2;
+  }
+  const config = loadConfig(argv);
+  const log = createLogger(config.logLevel);
+  const client = await KubeClient.create(defaultKubeConfig());
+  const abort = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => abort.abort());
+
+  const manager = new Manager({
+    client,
+    log,
+    health: { host: config.metricsHost, port: config.metricsPort },
+    leaderElection: config.controllers && config.leaderElect
+      ? {
+          namespace: config.namespace,
+          name: "berth-controller",
+          identity: config.identity,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
+        }
+      : undefined,
+  });
+  if (config.controllers) {
+    setupAppController(manager, config.concurrency);
+    setupPoolController(manager);
+    setupTokenController(manager);
+    setupServiceInstanceController(manager);
+  }
+  const api = config.api ? await startApi(manager, config, log) : undefined;
+  log.info("berth started", { controllers: config.controllers, api: config.api, apiPort: config.apiPort, metricsPort: config.metricsPort, server: client.server });
+  const outcome = await manager.run(abort.signal);
+  if (outcome === "lost") abort.abort();
+  await api?.close();
+  await manager.close();
+  client.close();
+  log.info("berth stopped", { outcome });
+  return outcome === "lost" ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,207 @@
+// Berth's custom resources (crds/): TypeScript shapes and resource types.
+import type { KubeObject, ResourceType } from "../kube/resource.ts";
+import type { Condition } from "../runtime/conditions.ts";
+
+export const GROUP = "berth.dev";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+const kind = (k: string, plural: string, namespaced: boolean): ResourceType => ({ group: GROUP, version: VERSION, kind: k, plural, namespaced });
+
+export const BerthTypes = {
+  App: kind("App", "apps", true),
+  Release: kind("Release", "releases", true),
+  Pool: kind("Pool", "pools", false),
+  Plan: kind("Plan", "plans", false),
+  Team: kind("Team", "teams", false),
+  User: kind("User", "users", false),
+  Role: kind("Role", "roles", false),
+  Token: kind("Token", "tokens", true),
+  ServiceClass: kind("ServiceClass", "serviceclasses", false),
+  ServiceInstance: kind("ServiceInstance", "serviceinstances", true),
+} satisfies Record<string, ResourceType>;
+
+/** Labels Berth puts on what it creates. */
+export const Labels = {
+  app: "berth.dev/app",
+  process: "berth.dev/process",
+  release: "berth.dev/release",
+  instance: "berth.dev/service-instance",
+  pool: "berth.dev/pool",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+/** Annotations a client sets on an App: who made the latest change (named in release summaries). */
+export const Annotations = {
+  actor: "berth.dev/actor",
+} as const;
+
+export interface CommonStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface Port {
+  name?: string;
+  port: number;
+  protocol?: "TCP" | "UDP";
+}
+
+export interface HealthCheck {
+  path?: string;
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  failureThreshold?: number;
+}
+
+export interface Process {
+  name: string;
+  command?: string[];
+  args?: string[];
+  replicas?: number;
+  ports?: Port[];
+  healthCheck?: HealthCheck;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+export type AppState = "Running" | "Stopped" | "Sleeping";
+
+export interface AppSpec {
+  image: string;
+  processes: Process[];
+  env?: EnvVar[];
+  privateEnvSecret?: string;
+  plan?: string;
+  pool?: string;
+  owner?: string;
+  teams?: string[];
+  description?: string;
+  tags?: string[];
+  domains?: string[];
+  tls?: { secretName: string };
+  state?: AppState;
+  autoscaling?: { process?: string; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage?: number };
+  serviceBindings?: { name: string }[];
+  releaseHistoryLimit?: number;
+  locked?: boolean;
+}
+
+export interface ProcessStatus {
+  name: string;
+  desired: number;
+  ready: number;
+  updated?: number;
+}
+
+export interface AppStatus extends CommonStatus {
+  currentRelease?: string;
+  currentReleaseVersion?: number;
+  readySummary?: string;
+  urls?: string[];
+  processes?: ProcessStatus[];
+}
+
+export type App = KubeObject & { spec: AppSpec; status?: AppStatus };
+
+export interface ReleaseSpec {
+  app: string;
+  version: number;
+  image: string;
+  processes: Process[];
+  envSecretName: string;
+  envNames?: string[];
+  contentHash: string;
+  summary?: string;
+  author?: string;
+  rollbackOf?: number;
+}
+
+export type Release = KubeObject & { spec: ReleaseSpec; status?: CommonStatus };
+
+export interface Toleration {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export interface PoolSpec {
+  namespace?: string;
+  default?: boolean;
+  public?: boolean;
+  teams?: string[];
+  plans?: string[];
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  quota?: { apps?: number; pods?: number; cpu?: string; memory?: string };
+  ingressClassName?: string;
+}
+
+export type Pool = KubeObject & { spec: PoolSpec; status?: CommonStatus & { namespace?: string } };
+
+export type Plan = KubeObject & { spec: { cpu: string; memory: string; default?: boolean; description?: string } };
+
+export interface RoleBinding {
+  role: string;
+  contextType?: "global" | "team" | "app" | "pool";
+  contextValue?: string;
+}
+
+export type Team = KubeObject & { spec: { displayName?: string; description?: string; tags?: string[]; quota?: { apps?: number } } };
+
+export interface UserSpec {
+  email: string;
+  username?: string;
+  passwordSecretRef?: string;
+  admin?: boolean;
+  roles?: RoleBinding[];
+  sshKeys?: { id: string; publicKey: string }[];
+}
+export type User = KubeObject & { spec: UserSpec };
+
+export type Role = KubeObject & { spec: { contextType: string; description?: string; permissions?: string[]; defaultFor?: string } };
+
+export interface TokenSpec {
+  owner: { kind: "User" | "Team"; name: string };
+  kind?: "Session" | "APIKey" | "Team";
+  roles?: RoleBinding[];
+  expires?: string;
+  description?: string;
+  tokenHash?: string;
+}
+export type Token = KubeObject & { spec: TokenSpec; status?: CommonStatus & { tokenHash?: string; secretName?: string; lastUsed?: string } };
+
+export interface ServiceClassSpec {
+  description?: string;
+  documentation?: string;
+  image: string;
+  port: number;
+  workload?: "Deployment" | "StatefulSet";
+  env?: { name: string; value: string }[];
+  bindEnv?: { name: string; value: string }[];
+  username?: string;
+  plans: { name: string; description?: string; cpu?: string; memory?: string; storage?: string }[];
+}
+export type ServiceClass = KubeObject & { spec: ServiceClassSpec };
+
+export interface ServiceInstanceSpec {
+  serviceClass: string;
+  plan?: string;
+  owner?: string;
+  teams?: string[];
+  description?: string;
+  tags?: string[];
+  state?: "Running" | "Stopped";
+  parameters?: Record<string, string>;
+  ipAccessList?: { source: string; description?: string }[];
+  passwordRotation?: string;
+}
+export type ServiceInstance = KubeObject & {
+  spec: ServiceInstanceSpec;
+  status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string };
+};

@@ -1,0 +1,215 @@
+// App reconciler: one App in, its Releases, Deployments, Services, HPA, PDBs and Ingress out.
+// 1. admission: pool and plan must allow the app (else Ready=False with the reason);
+// 2. environment: plain + private (Secret) + service bindings;
+// 3. a new Release when the content changed (v1, v2, ...), with an immutable env Secret;
+// 4. children from the current release, applied only when they differ from the last apply;
+// 5. prune old releases; 6. status from the Deployments.
+import type { KubeClient } from "../kube/client.ts";
+import type { KubeObject, ResourceType } from "../kube/resource.ts";
+import { Types } from "../kube/resource.ts";
+import type { App, AppStatus, Plan, Pool, ProcessStatus, Release, ServiceClass, ServiceInstance } from "../model/kinds.ts";
+import { BerthTypes, Labels } from "../model/kinds.ts";
+import { applyIfChanged } from "../runtime/apply-if-changed.ts";
+import type { Condition } from "../runtime/conditions.ts";
+import { setCondition } from "../runtime/conditions.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import type { InformerFactory } from "../runtime/informer.ts";
+import { updateStatus } from "../runtime/status.ts";
+import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from "../runtime/types.ts";
+import { admit, planFor, poolFor } from "./desired/admission.ts";
+import { bindingEnv } from "./desired/bindings.ts";
+import type { ReleaseContent } from "./desired/release.ts";
+import { desiredReleaseSecret, latestRelease, nextRelease, releasesToPrune } from "./desired/release.ts";
+import { appURLs, desiredDeployment, desiredHPA, desiredIngress, desiredPDB, desiredReplicas, desiredService, workloadName } from "./desired/workloads.ts";
+
+type Deployment = KubeObject & {
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number; updatedReplicas?: number; replicas?: number; observedGeneration?: number };
+};
+
+const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
+export const APP_CHILDREN: ResourceType[] = [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress];
+
+class NotReady extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class AppReconciler implements Reconciler {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly informers: InformerFactory,
+    private readonly events: EventRecorder,
+  ) {}
+
+  private cache<T extends KubeObject>(t: ResourceType, selector = {}) {
+    return this.informers.informerFor<T>(t, selector).store;
+  }
+
+  async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const app = this.cache<App>(BerthTypes.App).get(`${key.namespace}/${key.name}`);
+    if (!app || app.metadata.deletionTimestamp) return;
+    const pool = poolFor(app, this.cache<Pool>(BerthTypes.Pool).list());
+    const plan = planFor(app, this.cache<Plan>(BerthTypes.Plan).list());
+    const admission = admit(app, pool, plan);
+    if (!admission.ok) {
+      await this.events.record(app, "Warning", admission.reason, admission.message);
+      await this.writeStatus(app, { ...app.status, conditions: this.refused(app, admission.reason, admission.message) });
+      return;
+    }
+
+    let content: ReleaseContent;
+    try {
+      content = { image: app.spec.image, processes: app.spec.processes, env: await this.environment(app) };
+    } catch (e) {
+      if (!(e instanceof NotReady)) throw e;
+      await this.writeStatus(app, { ...app.status, conditions: this.refused(app, e.reason, e.message) });
+      return { requeueAfterMs: 5_000 };
+    }
+
+    const releases = this.cache<Release>(BerthTypes.Release).byIndex("app", `${key.namespace}/${key.name}`);
+    let current = latestRelease(releases);
+    const created = nextRelease(app, releases, content, current ? await this.releaseEnv(current) : undefined);
+    if (created) {
+      current = await this.client.create<Release>(BerthTypes.Release, created);
+      await this.client.create(Types.Secret, desiredReleaseSecret(current, content.env));
+      ctx.log.info("created release", { release: current.metadata.name, summary: current.spec.summary });
+      await this.events.record(app, "Normal", "Released", `v${current.spec.version}: ${current.spec.summary}`);
+    }
+    if (!current) return;
+    await this.ensureReleaseSecret(current, content.env);
+
+    await this.applyChildren(app, current, { pool, plan });
+    await this.prune(app, releases, current);
+    await this.writeStatus(app, this.observe(app, current));
+  }
+
+  private refused(app: App, reason: string, message: string): Condition[] {
+    const gen = app.metadata.generation;
+    let c = setCondition(app.status?.conditions, { type: "Ready", status: "False", reason, message, observedGeneration: gen });
+    c = setCondition(c, { type: "Degraded", status: "True", reason, message, observedGeneration: gen });
+    return c;
+  }
+
+  private async environment(app: App): Promise<Record<string, string>> {
+    const env: Record<string, string> = {};
+    for (const v of app.spec.env ?? []) env[v.name] = v.value ?? "";
+    if (app.spec.privateEnvSecret) {
+      const s = await this.client.getOrUndefined<KubeObject & { data?: Record<string, string> }>(Types.Secret, app.metadata.namespace, app.spec.privateEnvSecret);
+      if (!s) throw new NotReady("PrivateEnvMissing", `the Secret "${app.spec.privateEnvSecret}" with the private environment does not exist`);
+      for (const [k, v] of Object.entries(s.data ?? {})) env[k] = Buffer.from(v, "base64").toString("utf8");
+    }
+    for (const b of app.spec.serviceBindings ?? []) {
+      const inst = this.cache<ServiceInstance>(BerthTypes.ServiceInstance).get(`${app.metadata.namespace}/${b.name}`);
+      const cls = inst && this.cache<ServiceClass>(BerthTypes.ServiceClass).get(inst.spec.serviceClass);
+      const secretName = inst?.status?.secretName;
+      if (!inst || !cls || !secretName) throw new NotReady("BindingNotReady", `service instance "${b.name}" is not ready yet`);
+      const s = await this.client.getOrUndefined<KubeObject & { data?: Record<string, string> }>(Types.Secret, app.metadata.namespace, secretName);
+      if (!s) throw new NotReady("BindingNotReady", `credentials of service instance "${b.name}" are not ready yet`);
+      const creds = Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+      Object.assign(env, bindingEnv(cls, creds));
+    }
+    return env;
+  }
+
+  private async releaseEnv(r: Release): Promise<Record<string, string> | undefined> {
+    const s = await this.client.getOrUndefined<KubeObject & { data?: Record<string, string> }>(Types.Secret, r.metadata.namespace, r.spec.envSecretName);
+    return s && Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+  }
+
+  /** After a crash between creating a release and its Secret, the Secret is created here. */
+  private async ensureReleaseSecret(r: Release, env: Record<string, string>): Promise<void> {
+    const deps = this.cache<Deployment>(Types.Deployment, MANAGED).list(r.metadata.namespace).filter((d) => d.metadata.labels?.[Labels.app] === r.spec.app);
+    const rolledOut = deps.length > 0 && deps.every((d) => d.metadata.labels?.[Labels.release] === `v${r.spec.version}`);
+    if (rolledOut) return;
+    if (!(await this.client.getOrUndefined(Types.Secret, r.metadata.namespace, r.spec.envSecretName))) {
+      await this.client.create(Types.Secret, desiredReleaseSecret(r, env));
+    }
+  }
+
+  private async applyChildren(app: App, release: Release, placement: { pool?: Pool; plan?: Plan }): Promise<void> {
+    const ns = app.metadata.namespace;
+    const name = app.metadata.name ?? "";
+    const desired = new Map<ResourceType, KubeObject[]>(APP_CHILDREN.map((t) => [t, []]));
+    for (const p of release.spec.processes) {
+      desired.get(Types.Deployment)!.push(desiredDeployment(app, release, p, placement));
+      const svc = desiredService(app, p);
+      if (svc) desired.get(Types.Service)!.push(svc);
+      const pdb = desiredPDB(app, p);
+      if (pdb) desired.get(Types.PodDisruptionBudget)!.push(pdb);
+    }
+    const hpa = desiredHPA(app);
+    if (hpa) desired.get(Types.HorizontalPodAutoscaler)!.push(hpa);
+    const ing = desiredIngress(app, placement.pool);
+    if (ing) desired.get(Types.Ingress)!.push(ing);
+
+    for (const [type, objs] of desired) {
+      const store = this.cache<KubeObject>(type, MANAGED);
+      for (const o of objs) await applyIfChanged(this.client, type, o, store.get(`${ns}/${o.metadata.name}`));
+      // Children of processes (or features) that are gone.
+      const keep = new Set(objs.map((o) => o.metadata.name));
+      for (const existing of store.list(ns)) {
+        const owned = existing.metadata.ownerReferences?.some((r) => r.controller && r.kind === "App" && r.uid === app.metadata.uid);
+        if (owned && existing.metadata.labels?.[Labels.app] === name && !keep.has(existing.metadata.name)) {
+          await this.client.delete(type, ns, existing.metadata.name ?? "").catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  private async prune(app: App, releases: Release[], current: Release): Promise<void> {
+    for (const r of releasesToPrune(releases, app.spec.releaseHistoryLimit ?? 10, current.spec.version)) {
+      await this.client.delete(BerthTypes.Release, r.metadata.namespace, r.metadata.name ?? "", { propagationPolicy: "Background" }).catch(() => undefined);
+    }
+  }
+
+  private observe(app: App, release: Release): AppStatus {
+    const ns = app.metadata.namespace;
+    const name = app.metadata.name ?? "";
+    const deps = this.cache<Deployment>(Types.Deployment, MANAGED);
+    const version = `v${release.spec.version}`;
+    const processes: ProcessStatus[] = release.spec.processes.map((p) => {
+      const d = deps.get(`${ns}/${workloadName(name, p.name)}`);
+      const desired = d?.spec?.replicas ?? desiredReplicas(app, p);
+      const current = d?.metadata.labels?.[Labels.release] === version && (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
+      return { name: p.name, desired, ready: current ? (d?.status?.readyReplicas ?? 0) : 0, updated: current ? (d?.status?.updatedReplicas ?? 0) : 0 };
+    });
+    const desired = processes.reduce((n, p) => n + p.desired, 0);
+    const ready = processes.reduce((n, p) => n + Math.min(p.ready, p.desired), 0);
+    const allReady = processes.every((p) => p.ready >= p.desired && (p.updated ?? 0) >= p.desired);
+    const gen = app.metadata.generation;
+    const state = app.spec.state ?? "Running";
+    let conditions = setCondition(app.status?.conditions, {
+      type: "Ready",
+      status: allReady ? "True" : "False",
+      reason: allReady ? (state === "Running" ? "Running" : state) : "RollingOut",
+      message: allReady ? `${version}: ${ready}/${desired} units ready` : `${version} rolling out: ${ready}/${desired} units ready`,
+      observedGeneration: gen,
+    });
+    conditions = setCondition(conditions, {
+      type: "Progressing",
+      status: allReady ? "False" : "True",
+      reason: allReady ? "RolloutComplete" : "RollingOut",
+      message: allReady ? `${version} is fully rolled out` : `rolling out ${version}`,
+      observedGeneration: gen,
+    });
+    conditions = setCondition(conditions, { type: "Degraded", status: "False", reason: "AsExpected", message: "", observedGeneration: gen });
+    return {
+      observedGeneration: gen,
+      currentRelease: version,
+      currentReleaseVersion: release.spec.version,
+      readySummary: `${ready}/${desired}`,
+      urls: appURLs(app),
+      processes,
+      conditions,
+    };
+  }
+
+  private async writeStatus(app: App, status: AppStatus): Promise<void> {
+    await updateStatus(this.client, BerthTypes.App, app, { ...status, observedGeneration: app.metadata.generation });
+  }
+}

@@ -1,0 +1,171 @@
+// ServiceInstance reconciler: a credentials Secret with a generated password, the
+// instance's workload (Deployment or StatefulSet) and Service, a NetworkPolicy from the IP
+// access list. While apps bind the instance, a finalizer holds its deletion and the status
+// says which apps block it.
+import { randomBytes } from "node:crypto";
+import type { KubeClient } from "../kube/client.ts";
+import type { KubeObject } from "../kube/resource.ts";
+import { Types } from "../kube/resource.ts";
+import type { App, ServiceClass, ServiceInstance } from "../model/kinds.ts";
+import { BerthTypes, Labels } from "../model/kinds.ts";
+import { applyIfChanged } from "../runtime/apply-if-changed.ts";
+import { setCondition } from "../runtime/conditions.ts";
+import type { InformerFactory } from "../runtime/informer.ts";
+import { updateStatus, withOwner } from "../runtime/status.ts";
+import type { ObjectKey, ReconcileResult, Reconciler } from "../runtime/types.ts";
+import { PermanentError } from "../runtime/types.ts";
+
+export const IN_USE_FINALIZER = "berth.dev/bound-apps";
+const ROTATION = "berth.dev/password-rotation";
+type Workload = KubeObject & { status?: { readyReplicas?: number } };
+type SecretObj = KubeObject & { data?: Record<string, string> };
+
+export const credentialsSecretName = (instance: string) => `${instance}-credentials`;
+
+export function desiredInstanceObjects(si: ServiceInstance, cls: ServiceClass, creds: Record<string, string>): KubeObject[] {
+  const name = si.metadata.name ?? "";
+  const ns = si.metadata.namespace;
+  const labels = { [Labels.instance]: name, [Labels.managedBy]: "berth" };
+  const plan = cls.spec.plans.find((p) => p.name === si.spec.plan) ?? cls.spec.plans[0];
+  const expand = (v: string) => v.replace(/\$\(([A-Z_]+)\)/g, (m: string, k: string) => creds[k] ?? m);
+  const env = [
+    ...(cls.spec.env ?? []).map((e) => ({ name: e.name, value: expand(e.value) })),
+    ...Object.entries(si.spec.parameters ?? {}).map(([k, v]) => ({ name: `PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`, value: v })),
+  ];
+  const resources = plan?.cpu || plan?.memory ? { requests: { ...(plan.cpu ? { cpu: plan.cpu } : {}), ...(plan.memory ? { memory: plan.memory } : {}) }, limits: { ...(plan.memory ? { memory: plan.memory } : {}) } } : undefined;
+  const podSpec = {
+    metadata: { labels },
+    spec: { containers: [{ name: "service", image: cls.spec.image, ports: [{ name: "service", containerPort: cls.spec.port }], env, ...(resources ? { resources } : {}) }] },
+  };
+  const replicas = si.spec.state === "Stopped" ? 0 : 1;
+  const statefulSet = cls.spec.workload === "StatefulSet";
+  const workload = statefulSet
+    ? { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name, namespace: ns, labels }, spec: { replicas, serviceName: name, selector: { matchLabels: labels }, template: podSpec } }
+    : { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: ns, labels }, spec: { replicas, selector: { matchLabels: labels }, template: podSpec } };
+  const service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: ns, labels },
+    spec: { selector: labels, ports: [{ name: "service", port: cls.spec.port, targetPort: cls.spec.port }] },
+  };
+  const policy = {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace: ns, labels },
+    spec: {
+      podSelector: { matchLabels: labels },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [{ podSelector: {} }, ...(si.spec.ipAccessList ?? []).map((e) => ({ ipBlock: { cidr: e.source.includes("/") ? e.source : `${e.source}/${e.source.includes(":") ? 128 : 32}` } }))],
+          ports: [{ port: cls.spec.port, protocol: "TCP" }],
+        },
+      ],
+    },
+  };
+  return [workload, service, policy].map((o) => withOwner(o as KubeObject, si));
+}
+
+export class ServiceInstanceReconciler implements Reconciler {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly informers: InformerFactory,
+  ) {}
+
+  async reconcile(key: ObjectKey): Promise<ReconcileResult | void> {
+    const si = this.informers.informerFor<ServiceInstance>(BerthTypes.ServiceInstance).store.get(`${key.namespace}/${key.name}`);
+    if (!si) return;
+    const bound = this.informers
+      .informerFor<App>(BerthTypes.App)
+      .store.byIndex("binding", `${key.namespace}/${key.name}`)
+      .map((a) => a.metadata.name ?? "")
+      .sort();
+    const gen = si.metadata.generation;
+    const hasFinalizer = si.metadata.finalizers?.includes(IN_USE_FINALIZER) ?? false;
+    if (si.metadata.deletionTimestamp) {
+      if (bound.length) {
+        await updateStatus(this.client, BerthTypes.ServiceInstance, si, {
+          ...si.status,
+          boundApps: bound.join(","),
+          conditions: setCondition(si.status?.conditions, {
+            type: "Ready",
+            status: "False",
+            reason: "DeletionBlocked",
+            message: `still bound to apps ${bound.join(", ")}: unbind them to finish deleting`,
+            observedGeneration: gen,
+          }),
+        });
+        return;
+      }
+      if (hasFinalizer) await this.client.mergePatch(BerthTypes.ServiceInstance, key.namespace, key.name, { metadata: { finalizers: (si.metadata.finalizers ?? []).filter((f) => f !== IN_USE_FINALIZER) } });
+      return;
+    }
+    if (!hasFinalizer) {
+      await this.client.mergePatch(BerthTypes.ServiceInstance, key.namespace, key.name, {
+        metadata: { finalizers: [...(si.metadata.finalizers ?? []), IN_USE_FINALIZER], resourceVersion: si.metadata.resourceVersion },
+      });
+      return; // the update event brings us back
+    }
+    const cls = this.informers.informerFor<ServiceClass>(BerthTypes.ServiceClass).store.get(si.spec.serviceClass);
+    if (!cls) {
+      await updateStatus(this.client, BerthTypes.ServiceInstance, si, {
+        ...si.status,
+        conditions: setCondition(si.status?.conditions, { type: "Ready", status: "False", reason: "ServiceClassNotFound", message: `service class "${si.spec.serviceClass}" does not exist`, observedGeneration: gen }),
+      });
+      return;
+    }
+    if (si.spec.plan && !cls.spec.plans.some((p) => p.name === si.spec.plan)) {
+      throw new PermanentError(`plan "${si.spec.plan}" is not one of ${cls.metadata.name}'s plans`);
+    }
+    const creds = await this.credentials(si, cls);
+    const objs = desiredInstanceObjects(si, cls, creds);
+    const types = [cls.spec.workload === "StatefulSet" ? Types.StatefulSet : Types.Deployment, Types.Service, Types.NetworkPolicy];
+    for (const [i, o] of objs.entries()) await applyIfChanged(this.client, types[i]!, o, undefined);
+    const workload = await this.client.getOrUndefined<Workload>(types[0]!, key.namespace, key.name);
+    const want = si.spec.state === "Stopped" ? 0 : 1;
+    const ready = (workload?.status?.readyReplicas ?? 0) >= want;
+    await updateStatus(this.client, BerthTypes.ServiceInstance, si, {
+      observedGeneration: gen,
+      secretName: credentialsSecretName(key.name),
+      endpoint: `${creds.HOST}:${creds.PORT}`,
+      boundApps: bound.join(","),
+      conditions: setCondition(si.status?.conditions, {
+        type: "Ready",
+        status: ready ? "True" : "False",
+        reason: ready ? (want ? "Running" : "Stopped") : "Starting",
+        message: ready ? `serving at ${creds.HOST}:${creds.PORT}` : "waiting for the instance to start",
+        observedGeneration: gen,
+      }),
+    });
+    if (!ready) return { requeueAfterMs: 2000 };
+  }
+
+  /** The credentials Secret; a new password when missing or when spec.passwordRotation changed. */
+  private async credentials(si: ServiceInstance, cls: ServiceClass): Promise<Record<string, string>> {
+    const name = credentialsSecretName(si.metadata.name ?? "");
+    const ns = si.metadata.namespace;
+    const existing = await this.client.getOrUndefined<SecretObj>(Types.Secret, ns, name);
+    const rotation = si.spec.passwordRotation ?? "";
+    const decode = (d: Record<string, string> = {}) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    if (existing && (existing.metadata.annotations?.[ROTATION] ?? "") === rotation) return decode(existing.data);
+    const creds = {
+      HOST: `${si.metadata.name}.${ns}.svc`,
+      PORT: String(cls.spec.port),
+      USERNAME: cls.spec.username ?? si.metadata.name ?? "",
+      PASSWORD: randomBytes(18).toString("base64url"),
+      INSTANCE: si.metadata.name ?? "",
+    };
+    const secret = withOwner(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name, namespace: ns, labels: { [Labels.instance]: si.metadata.name ?? "", [Labels.managedBy]: "berth" }, annotations: { [ROTATION]: rotation } },
+        type: "Opaque",
+        data: Object.fromEntries(Object.entries(creds).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+      },
+      si,
+    );
+    await this.client.apply(Types.Secret, secret, "berth-controller", { force: true });
+    return creds;
+  }
+}
