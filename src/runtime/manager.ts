@@ -1,5 +1,6 @@
 // The manager: shared informers, controllers, leader election and the health endpoints,
 // started and stopped together.
+import { setMaxListeners } from "node:events";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log.ts";
 import type { Controller} from "./controller.ts";
@@ -51,6 +52,7 @@ export class Manager {
    * exit so that a restart campaigns afresh, as controller-runtime does).
    */
   async run(signal: AbortSignal): Promise<"stopped" | "lost"> {
+    setMaxListeners(0, signal); // every reflector, worker and timer listens for shutdown
     if (this.o.health) this.health = await startHealthServer(this.o.health.host, this.o.health.port, () => this.informers.hasSynced);
     this.informers.start(signal);
     await Promise.race([this.informers.waitForSync(), new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);

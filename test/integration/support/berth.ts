@@ -1,0 +1,54 @@
+// Runs Berth's controllers (and optionally the API server) in the test process against the
+// test cluster, with the same wiring as `berth run`, leader election off.
+import { startApi } from "../../../src/api/start.ts";
+import type { RunningApi } from "../../../src/api/start.ts";
+import { setupAppController } from "../../../src/controllers/app-controller.ts";
+import { setupPoolController } from "../../../src/controllers/pool-controller.ts";
+import { setupServiceInstanceController } from "../../../src/controllers/service-instance-controller.ts";
+import { setupTokenController } from "../../../src/controllers/token-controller.ts";
+import { KubeClient, defaultKubeConfig } from "../../../src/kube/client.ts";
+import { silentLogger } from "../../../src/log.ts";
+import { Manager } from "../../../src/runtime/manager.ts";
+import { kubectl } from "./kube.ts";
+
+export interface RunningBerth {
+  manager: Manager;
+  client: KubeClient;
+  api?: RunningApi;
+  apiURL: string;
+  stop(): Promise<void>;
+}
+
+export async function installCRDs(): Promise<void> {
+  const root = process.env.BERTH_ROOT ?? process.cwd();
+  await kubectl("apply", "--server-side", "--force-conflicts", "-f", `${root}/crds/`);
+  await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", `${root}/crds/`);
+}
+
+export async function startBerth(o: { api?: boolean } = {}): Promise<RunningBerth> {
+  await installCRDs();
+  const client = await KubeClient.create(defaultKubeConfig());
+  const log = silentLogger();
+  const manager = new Manager({ client, log });
+  setupAppController(manager, 4);
+  setupPoolController(manager);
+  setupTokenController(manager);
+  setupServiceInstanceController(manager);
+  const api = o.api ? await startApi(manager, { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;
+  const abort = new AbortController();
+  const done = manager.run(abort.signal);
+  await manager.informers.waitForSync();
+  return {
+    manager,
+    client,
+    api,
+    apiURL: api ? `http://127.0.0.1:${api.port}` : "",
+    stop: async () => {
+      abort.abort();
+      await done;
+      await api?.close();
+      await manager.close();
+      client.close();
+    },
+  };
+}
