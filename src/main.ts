@@ -7,7 +7,7 @@ import { setupTokenController } from "./controllers/token-controller.ts";
 import { KubeClient, defaultKubeConfig } from "./kube/client.ts";
 import { createLogger } from "./log.ts";
 import { Manager } from "./runtime/manager.ts";
-import { startApi } from "./api/start.ts";
+import { apiDeps, startApi } from "./api/start.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command = "run"] = argv;
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
     setupTokenController(manager);
     setupServiceInstanceController(manager);
   }
-  const api = config.api ? await startApi(manager, config, log) : undefined;
+  const api = config.api ? await startApi(apiDeps(manager, config.namespace, log), config, log) : undefined;
   log.info("berth started", { controllers: config.controllers, api: config.api, apiPort: config.apiPort, metricsPort: config.metricsPort, server: client.server });
   const outcome = await manager.run(abort.signal);
   if (outcome === "lost") abort.abort();

@@ -2,9 +2,13 @@
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log.ts";
 import type { InformerFactory } from "../runtime/informer.ts";
+import type { IdentityStore } from "./identity/store.ts";
+import type { AppStore } from "./apps/store.ts";
 
 export interface ApiDeps {
   client: KubeClient;
   informers: InformerFactory;
   log: Logger;
+  identity: IdentityStore;
+  apps: AppStore;
 }

@@ -5,14 +5,26 @@ import type { Manager } from "../runtime/manager.ts";
 import { buildServer } from "./server.ts";
 import type { ApiDeps } from "./deps.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "./tsuru/dialect.ts";
+import { IdentityStore } from "./identity/store.ts";
+import { AppStore } from "./apps/store.ts";
 
 export interface RunningApi {
   port: number;
   close(): Promise<void>;
 }
 
-export async function startApi(manager: Manager, config: Pick<Config, "apiHost" | "apiPort">, log: Logger): Promise<RunningApi> {
-  const deps: ApiDeps = { client: manager.client, informers: manager.informers, log };
+/** Registers the caches the API reads; call before the manager starts. */
+export function apiDeps(manager: Manager, namespace: string, log: Logger): ApiDeps {
+  return {
+    client: manager.client,
+    informers: manager.informers,
+    log,
+    identity: new IdentityStore(manager.client, manager.informers, namespace),
+    apps: new AppStore(manager.client, manager.informers),
+  };
+}
+
+export async function startApi(deps: ApiDeps, config: Pick<Config, "apiHost" | "apiPort">, log: Logger): Promise<RunningApi> {
   const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect], rewriteUrl: rewriteTsuruVersion });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const address = app.server.address();

@@ -114,6 +114,8 @@ export interface ReleaseSpec {
   processes: Process[];
   envSecretName: string;
   envNames?: string[];
+  publicEnvNames?: string[];
+  privateEnvNames?: string[];
   contentHash: string;
   summary?: string;
   author?: string;

@@ -7,7 +7,7 @@
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject, ResourceType } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
-import type { App, AppStatus, Plan, Pool, ProcessStatus, Release, ServiceClass, ServiceInstance } from "../model/kinds.ts";
+import type { App, AppStatus, Plan, Pool, Process, ProcessStatus, Release, ServiceClass, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { applyIfChanged } from "../runtime/apply-if-changed.ts";
 import type { Condition } from "../runtime/conditions.ts";
@@ -18,7 +18,7 @@ import { updateStatus } from "../runtime/status.ts";
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from "../runtime/types.ts";
 import { admit, planFor, poolFor } from "./desired/admission.ts";
 import { bindingEnv } from "./desired/bindings.ts";
-import type { ReleaseContent } from "./desired/release.ts";
+import type { EnvSources, ReleaseContent } from "./desired/release.ts";
 import { desiredReleaseSecret, latestRelease, nextRelease, releasesToPrune } from "./desired/release.ts";
 import { appURLs, desiredDeployment, desiredHPA, desiredIngress, desiredPDB, desiredReplicas, desiredService, workloadName } from "./desired/workloads.ts";
 
@@ -26,9 +26,16 @@ type Deployment = KubeObject & {
   spec?: { replicas?: number };
   status?: { readyReplicas?: number; updatedReplicas?: number; replicas?: number; observedGeneration?: number };
 };
+type ObservedProcess = ProcessStatus & { total: number };
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
 export const APP_CHILDREN: ResourceType[] = [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress];
+
+/** A released process with the unit count the App asks for now (0 when the App dropped it). */
+function withSpecReplicas(app: App, released: Process): Process {
+  const current = app.spec.processes.find((x) => x.name === released.name);
+  return { ...released, replicas: current ? current.replicas : 0 };
+}
 
 class NotReady extends Error {
   constructor(
@@ -63,8 +70,12 @@ export class AppReconciler implements Reconciler {
     }
 
     let content: ReleaseContent;
+    let sources: EnvSources;
     try {
-      content = { image: app.spec.image, processes: app.spec.processes, env: await this.environment(app) };
+      const env = await this.environment(app);
+      // Unit counts are not release content: scaling is not a release (as in tsuru and Deis).
+      content = { image: app.spec.image, processes: app.spec.processes.map(({ replicas: _r, ...rest }) => rest), env: env.all };
+      sources = { publicNames: env.publicNames, privateNames: env.privateNames };
     } catch (e) {
       if (!(e instanceof NotReady)) throw e;
       await this.writeStatus(app, { ...app.status, conditions: this.refused(app, e.reason, e.message) });
@@ -73,7 +84,7 @@ export class AppReconciler implements Reconciler {
 
     const releases = this.cache<Release>(BerthTypes.Release).byIndex("app", `${key.namespace}/${key.name}`);
     let current = latestRelease(releases);
-    const created = nextRelease(app, releases, content, current ? await this.releaseEnv(current) : undefined);
+    const created = nextRelease(app, releases, content, current ? await this.releaseEnv(current) : undefined, sources);
     if (created) {
       current = await this.client.create<Release>(BerthTypes.Release, created);
       await this.client.create(Types.Secret, desiredReleaseSecret(current, content.env));
@@ -95,13 +106,17 @@ export class AppReconciler implements Reconciler {
     return c;
   }
 
-  private async environment(app: App): Promise<Record<string, string>> {
+  private async environment(app: App): Promise<{ all: Record<string, string>; publicNames: string[]; privateNames: string[] }> {
     const env: Record<string, string> = {};
+    const privateNames: string[] = [];
     for (const v of app.spec.env ?? []) env[v.name] = v.value ?? "";
     if (app.spec.privateEnvSecret) {
       const s = await this.client.getOrUndefined<KubeObject & { data?: Record<string, string> }>(Types.Secret, app.metadata.namespace, app.spec.privateEnvSecret);
       if (!s) throw new NotReady("PrivateEnvMissing", `the Secret "${app.spec.privateEnvSecret}" with the private environment does not exist`);
-      for (const [k, v] of Object.entries(s.data ?? {})) env[k] = Buffer.from(v, "base64").toString("utf8");
+      for (const [k, v] of Object.entries(s.data ?? {})) {
+        env[k] = Buffer.from(v, "base64").toString("utf8");
+        privateNames.push(k);
+      }
     }
     for (const b of app.spec.serviceBindings ?? []) {
       const inst = this.cache<ServiceInstance>(BerthTypes.ServiceInstance).get(`${app.metadata.namespace}/${b.name}`);
@@ -113,7 +128,7 @@ export class AppReconciler implements Reconciler {
       const creds = Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
       Object.assign(env, bindingEnv(cls, creds));
     }
-    return env;
+    return { all: env, publicNames: (app.spec.env ?? []).map((v) => v.name), privateNames };
   }
 
   private async releaseEnv(r: Release): Promise<Record<string, string> | undefined> {
@@ -135,7 +150,8 @@ export class AppReconciler implements Reconciler {
     const ns = app.metadata.namespace;
     const name = app.metadata.name ?? "";
     const desired = new Map<ResourceType, KubeObject[]>(APP_CHILDREN.map((t) => [t, []]));
-    for (const p of release.spec.processes) {
+    for (const released of release.spec.processes) {
+      const p = withSpecReplicas(app, released);
       desired.get(Types.Deployment)!.push(desiredDeployment(app, release, p, placement));
       const svc = desiredService(app, p);
       if (svc) desired.get(Types.Service)!.push(svc);
@@ -172,15 +188,24 @@ export class AppReconciler implements Reconciler {
     const name = app.metadata.name ?? "";
     const deps = this.cache<Deployment>(Types.Deployment, MANAGED);
     const version = `v${release.spec.version}`;
-    const processes: ProcessStatus[] = release.spec.processes.map((p) => {
+    const observed: ObservedProcess[] = release.spec.processes.map((released) => {
+      const p = withSpecReplicas(app, released);
       const d = deps.get(`${ns}/${workloadName(name, p.name)}`);
       const desired = d?.spec?.replicas ?? desiredReplicas(app, p);
       const current = d?.metadata.labels?.[Labels.release] === version && (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
-      return { name: p.name, desired, ready: current ? (d?.status?.readyReplicas ?? 0) : 0, updated: current ? (d?.status?.updatedReplicas ?? 0) : 0 };
+      return {
+        name: p.name,
+        desired,
+        ready: current ? (d?.status?.readyReplicas ?? 0) : 0,
+        updated: current ? (d?.status?.updatedReplicas ?? 0) : 0,
+        total: d?.status?.replicas ?? 0,
+      };
     });
+    const processes: ProcessStatus[] = observed.map(({ total: _total, ...p }) => p);
     const desired = processes.reduce((n, p) => n + p.desired, 0);
     const ready = processes.reduce((n, p) => n + Math.min(p.ready, p.desired), 0);
-    const allReady = processes.every((p) => p.ready >= p.desired && (p.updated ?? 0) >= p.desired);
+    // Complete as `kubectl rollout status` means it: new units ready and old ones gone.
+    const allReady = observed.every((p) => p.ready >= p.desired && (p.updated ?? 0) >= p.desired && p.total <= p.desired);
     const gen = app.metadata.generation;
     const state = app.spec.state ?? "Running";
     let conditions = setCondition(app.status?.conditions, {

@@ -4,7 +4,10 @@
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import type { Dialect } from "../server.ts";
+import { appRoutes } from "./app-routes.ts";
+import { authRoutes } from "./auth-routes.ts";
 import { machineryPaths } from "./machinery.ts";
+import { poolRoutes } from "./pool-routes.ts";
 
 /** "/apps/{app}" -> "/apps/:app" */
 export const fastifyPath = (p: string) => p.replace(/\{([^}]+)\}/g, ":$1");
@@ -15,8 +18,12 @@ export const tsuruDialect: Dialect<ApiDeps> = {
   sendError(reply, err) {
     reply.code(err.status).type("text/plain; charset=utf-8").send(`${err.message}\n`);
   },
-  routes(scope: FastifyInstance) {
+  routes(scope: FastifyInstance, deps: ApiDeps) {
     scope.get("/healthcheck", async (_req, reply) => reply.type("text/plain").send("WORKING"));
+    scope.get("/info", async () => ({ version: "berth-0.1.0" }));
+    authRoutes(scope, deps);
+    appRoutes(scope, deps);
+    poolRoutes(scope, deps);
     for (const m of machineryPaths) {
       scope.route({
         method: m.method as "GET",

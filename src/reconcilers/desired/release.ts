@@ -13,6 +13,12 @@ export interface ReleaseContent {
   env: Record<string, string>;
 }
 
+/** Where each variable came from, so a rollback can restore plain and private values apart. */
+export interface EnvSources {
+  publicNames: string[];
+  privateNames: string[];
+}
+
 export const releaseName = (app: string, version: number) => `${app}-v${version}`;
 export const releaseSecretName = (app: string, version: number) => `${app}-v${version}-env`;
 
@@ -40,7 +46,13 @@ export function summarize(prev: { image: string; processes: Process[]; env: Reco
 }
 
 /** The next Release for app, or undefined when the latest release already has this content. */
-export function nextRelease(app: App, releases: readonly Release[], content: ReleaseContent, prevEnv: Record<string, string> | undefined): Release | undefined {
+export function nextRelease(
+  app: App,
+  releases: readonly Release[],
+  content: ReleaseContent,
+  prevEnv: Record<string, string> | undefined,
+  sources: EnvSources = { publicNames: [], privateNames: [] },
+): Release | undefined {
   const hash = contentHash(content);
   const latest = latestRelease(releases);
   if (latest?.spec.contentHash === hash) return undefined;
@@ -67,6 +79,8 @@ export function nextRelease(app: App, releases: readonly Release[], content: Rel
         processes: content.processes,
         envSecretName: releaseSecretName(name, version),
         envNames: Object.keys(content.env).sort(),
+        publicEnvNames: [...sources.publicNames].sort(),
+        privateEnvNames: [...sources.privateNames].sort(),
         contentHash: hash,
         summary,
         author: actor,

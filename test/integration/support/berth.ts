@@ -1,6 +1,6 @@
 // Runs Berth's controllers (and optionally the API server) in the test process against the
 // test cluster, with the same wiring as `berth run`, leader election off.
-import { startApi } from "../../../src/api/start.ts";
+import { apiDeps, startApi } from "../../../src/api/start.ts";
 import type { RunningApi } from "../../../src/api/start.ts";
 import { setupAppController } from "../../../src/controllers/app-controller.ts";
 import { setupPoolController } from "../../../src/controllers/pool-controller.ts";
@@ -23,6 +23,8 @@ export async function installCRDs(): Promise<void> {
   const root = process.env.BERTH_ROOT ?? process.cwd();
   await kubectl("apply", "--server-side", "--force-conflicts", "-f", `${root}/crds/`);
   await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", `${root}/crds/`);
+  // Berth's own namespace (tokens, password hashes), as the Helm chart's release namespace.
+  await kubectl("create", "namespace", "berth-system").catch(() => undefined);
 }
 
 export async function startBerth(o: { api?: boolean } = {}): Promise<RunningBerth> {
@@ -34,7 +36,7 @@ export async function startBerth(o: { api?: boolean } = {}): Promise<RunningBert
   setupPoolController(manager);
   setupTokenController(manager);
   setupServiceInstanceController(manager);
-  const api = o.api ? await startApi(manager, { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;
+  const api = o.api ? await startApi(apiDeps(manager, "berth-system", log), { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;
   const abort = new AbortController();
   const done = manager.run(abort.signal);
   await manager.informers.waitForSync();

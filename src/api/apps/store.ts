@@ -1,0 +1,171 @@
+// Apps, pools, plans and releases as every dialect needs them: cached reads by the names
+// users type, and writes that wait until the cache has seen them.
+import type { KubeClient } from "../../kube/client.ts";
+import { isAlreadyExists } from "../../kube/client.ts";
+import type { KubeObject, ResourceType } from "../../kube/resource.ts";
+import { Types, keyOf } from "../../kube/resource.ts";
+import type { App, AppSpec, Plan, Pool, Release } from "../../model/kinds.ts";
+import { Annotations, BerthTypes, Labels } from "../../model/kinds.ts";
+import { poolNamespace } from "../../reconcilers/pool.ts";
+import type { InformerFactory } from "../../runtime/informer.ts";
+import { withOwner } from "../../runtime/status.ts";
+import { ApiError, badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
+
+export const privateEnvSecretName = (app: string) => `${app}-private-env`;
+type Pod = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } };
+type Secret = KubeObject & { data?: Record<string, string> };
+
+export class AppStore {
+  constructor(
+    readonly client: KubeClient,
+    private readonly informers: InformerFactory,
+  ) {
+    informers.informerFor<App>(BerthTypes.App).addIndex("name", (a) => [a.metadata.name ?? ""]);
+    informers.informerFor<Release>(BerthTypes.Release).addIndex("app", (r) => [`${r.metadata.namespace}/${r.spec.app}`]);
+    informers.informerFor<Pod>(Types.Pod, { labelSelector: `${Labels.managedBy}=berth` }).addIndex("app", (p) => [`${p.metadata.namespace}/${p.metadata.labels?.[Labels.app] ?? ""}`]);
+  }
+
+  private store<T extends KubeObject>(t: ResourceType) {
+    return this.informers.informerFor<T>(t).store;
+  }
+
+  app(name: string): App | undefined {
+    return this.store<App>(BerthTypes.App).byIndex("name", name)[0];
+  }
+
+  requireApp(name: string): App {
+    const a = this.app(name);
+    if (!a) throw notFound(`App ${name} not found.`);
+    return a;
+  }
+
+  apps(): App[] {
+    return this.store<App>(BerthTypes.App).list();
+  }
+
+  pools(): Pool[] {
+    return this.store<Pool>(BerthTypes.Pool).list();
+  }
+
+  pool(name: string): Pool | undefined {
+    return this.store<Pool>(BerthTypes.Pool).get(name);
+  }
+
+  plans(): Plan[] {
+    return this.store<Plan>(BerthTypes.Plan).list();
+  }
+
+  plan(name: string): Plan | undefined {
+    return this.store<Plan>(BerthTypes.Plan).get(name);
+  }
+
+  releases(app: App): Release[] {
+    return this.store<Release>(BerthTypes.Release)
+      .byIndex("app", `${app.metadata.namespace}/${app.metadata.name}`)
+      .sort((a, b) => a.spec.version - b.spec.version);
+  }
+
+  pods(app: App): Pod[] {
+    return this.informers.informerFor<Pod>(Types.Pod, { labelSelector: `${Labels.managedBy}=berth` }).store.byIndex("app", `${app.metadata.namespace}/${app.metadata.name}`);
+  }
+
+  /** Waits (briefly) until the cache holds the object at rv, or has dropped it (rv undefined). */
+  async synced(t: ResourceType, key: string, rv: string | undefined): Promise<void> {
+    const store = this.store(t);
+    for (let i = 0; i < 100; i++) {
+      const cur = store.get(key);
+      if (rv === undefined ? !cur : cur?.metadata.resourceVersion === rv) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Waits until pred holds for the cached app (e.g. its status caught up), up to timeoutMs. */
+  async waitFor(app: App, pred: (a: App | undefined) => boolean, timeoutMs: number, tick?: (a: App | undefined) => void): Promise<App | undefined> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const cur = this.store<App>(BerthTypes.App).get(keyOf(app));
+      tick?.(cur);
+      if (pred(cur) || Date.now() > end) return cur;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  namespaceFor(pool: Pool): string {
+    return pool.status?.namespace ?? poolNamespace(pool);
+  }
+
+  async create(name: string, spec: AppSpec, pool: Pool, actor: string): Promise<App> {
+    if (this.app(name)) throw conflict(`there is already an app with the name "${name}"`);
+    // A pool created a moment ago may not have its namespace yet.
+    const ns = this.namespaceFor(pool);
+    for (let i = 0; i < 50 && !(await this.client.getOrUndefined(Types.Namespace, undefined, ns)); i++) await new Promise((r) => setTimeout(r, 100));
+    try {
+      const app = await this.client.create<App>(BerthTypes.App, {
+        metadata: { name, namespace: this.namespaceFor(pool), annotations: { [Annotations.actor]: actor } },
+        spec,
+      });
+      await this.synced(BerthTypes.App, keyOf(app), app.metadata.resourceVersion);
+      return app;
+    } catch (e) {
+      if (isAlreadyExists(e)) throw conflict(`there is already an app with the name "${name}"`);
+      throw fromKubernetes(e, `app ${name}`);
+    }
+  }
+
+  /** A merge patch of the App's spec, recording who made the change. */
+  async patch(app: App, spec: Partial<AppSpec> | Record<string, unknown>, actor: string): Promise<App> {
+    if (app.spec.locked && !("locked" in spec)) throw new ApiError(423, `App ${app.metadata.name} is locked.`);
+    try {
+      const updated = await this.client.mergePatch<App>(BerthTypes.App, app.metadata.namespace, app.metadata.name ?? "", {
+        metadata: { annotations: { [Annotations.actor]: actor } },
+        spec,
+      });
+      await this.synced(BerthTypes.App, keyOf(updated), updated.metadata.resourceVersion);
+      return updated;
+    } catch (e) {
+      throw fromKubernetes(e, `app ${app.metadata.name}`);
+    }
+  }
+
+  async remove(app: App): Promise<void> {
+    try {
+      await this.client.delete(BerthTypes.App, app.metadata.namespace, app.metadata.name ?? "", { propagationPolicy: "Background" });
+      await this.client.delete(Types.Secret, app.metadata.namespace, privateEnvSecretName(app.metadata.name ?? "")).catch(() => undefined);
+      await this.synced(BerthTypes.App, keyOf(app), undefined);
+    } catch (e) {
+      throw fromKubernetes(e, `app ${app.metadata.name}`);
+    }
+  }
+
+  async privateEnv(app: App): Promise<Record<string, string>> {
+    if (!app.spec.privateEnvSecret) return {};
+    const s = await this.client.getOrUndefined<Secret>(Types.Secret, app.metadata.namespace, app.spec.privateEnvSecret);
+    return Object.fromEntries(Object.entries(s?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+  }
+
+  /** Replaces the private environment Secret's content (owned by the App). */
+  async setPrivateEnv(app: App, env: Record<string, string>): Promise<string> {
+    const name = privateEnvSecretName(app.metadata.name ?? "");
+    // Server-side apply: keys this manager set before and omits now are removed (unset).
+    const secret = withOwner(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } },
+        type: "Opaque",
+        data: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+      },
+      app,
+    );
+    await this.client.apply(Types.Secret, secret, "berth-api", { force: true }).catch((e: unknown) => {
+      throw fromKubernetes(e, "private environment");
+    });
+    return name;
+  }
+
+  async releaseEnv(release: Release): Promise<Record<string, string>> {
+    const s = await this.client.getOrUndefined<Secret>(Types.Secret, release.metadata.namespace, release.spec.envSecretName);
+    if (!s) throw badRequest(`the environment of ${release.metadata.name} is gone`);
+    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+  }
+}

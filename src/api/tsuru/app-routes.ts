@@ -1,0 +1,354 @@
+// tsuru apps: create, list, info, update, remove, start/stop/restart/sleep, lock, team
+// grants, cnames, env, units, deploy, rollback, deploys.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { Types } from "../../kube/resource.ts";
+import type { App, AppSpec, Release } from "../../model/kinds.ts";
+import { isTrue } from "../../runtime/conditions.ts";
+import type { ApiDeps } from "../deps.ts";
+import { ApiError, badRequest, conflict, forbidden, notFound } from "../errors.ts";
+import type { Principal } from "../identity/principal.ts";
+import { canSeeApp, requireApp, requireTeamMember } from "../identity/principal.ts";
+import { NAME } from "../identity/store.ts";
+import { bool, caller, form, int, list, required, str, streamed } from "./http.ts";
+import type { JsonStream } from "./http.ts";
+import { appInfo, appListItem, deployView } from "./views.ts";
+
+type P<T extends string> = { Params: Record<T, string> };
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
+  const { apps } = deps;
+  const load = (p: Principal, name: string): App => requireApp(p, apps.app(name), name);
+  const actor = (p: Principal) => p.email ?? `team:${p.name}`;
+
+  /** Waits for the app's current release to be fully rolled out, streaming progress. */
+  const rollout = async (out: JsonStream, app: App, minVersion: number) => {
+    let last = "";
+    const done = await apps.waitFor(
+      app,
+      (a) => !!a && (a.status?.currentReleaseVersion ?? 0) >= minVersion && a.status?.observedGeneration === a.metadata.generation && isTrue(a.status?.conditions, "Ready"),
+      120_000,
+      (a) => {
+        const line = a?.status?.readySummary ? ` ---> ${a.status.currentRelease ?? ""}: ${a.status.readySummary} units ready` : "";
+        if (line && line !== last) out.message((last = line));
+      },
+    );
+    if (!done || !isTrue(done.status?.conditions, "Ready")) throw new Error(`the rollout did not finish in time: ${done?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "no status"}`);
+    return done;
+  };
+
+  s.post("/apps", async (req, reply) => {
+    const p = caller(deps, req);
+    const f = form(req);
+    const name = required(f, "name", "You must provide the app name");
+    if (!NAME.test(name) || name.length > 40) throw badRequest("Invalid app name, your app should have at most 40 characters, containing only lower case letters, numbers or dashes, starting with a letter.");
+    const team = str(f, "teamOwner") ?? (p.teams.size === 1 ? [...p.teams][0] : undefined);
+    if (!team) throw badRequest("You must provide a team to execute this action.");
+    requireTeamMember(p, team);
+    const poolName = str(f, "pool");
+    const pool = poolName ? apps.pool(poolName) : apps.pools().find((x) => x.spec.default);
+    if (!pool) throw badRequest(poolName ? `Pool "${poolName}" not found` : "No default pool. You must provide a pool.");
+    if (!pool.spec.public && pool.spec.teams?.length && !pool.spec.teams.includes(team)) throw forbidden(`Team "${team}" may not use pool "${pool.metadata.name}"`);
+    const plan = str(f, "plan");
+    if (plan && !apps.plan(plan)) throw badRequest(`Plan "${plan}" not found`);
+    const spec: AppSpec = {
+      // No image until the first deploy: tsuru apps start empty; Berth runs a placeholder at zero units.
+      image: "registry.k8s.io/pause:3.10",
+      processes: [{ name: "web", replicas: 0, ports: [{ port: 8888 }] }],
+      owner: team,
+      pool: pool.metadata.name,
+      ...(plan ? { plan } : {}),
+      ...(str(f, "description") ? { description: str(f, "description") } : {}),
+      ...(list(f, "tag").length ? { tags: list(f, "tag") } : {}),
+    };
+    const app = await apps.create(name, spec, pool, actor(p));
+    return reply.code(201).send({ status: "success", repository_url: "", ip: app.status?.urls?.[0] ?? "" });
+  });
+
+  s.get("/apps", async (req, reply) => {
+    const p = caller(deps, req);
+    const f = form(req);
+    const byName = str(f, "name");
+    const out = apps
+      .apps()
+      .filter((a) => canSeeApp(p, a))
+      .filter((a) => !byName || (a.metadata.name ?? "").includes(byName))
+      .filter((a) => !str(f, "teamOwner") || a.spec.owner === str(f, "teamOwner"))
+      .filter((a) => !str(f, "pool") || a.spec.pool === str(f, "pool"))
+      .filter((a) => !str(f, "locked") || (a.spec.locked ?? false) === bool(f, "locked"))
+      .filter((a) => !list(f, "tag").length || list(f, "tag").every((t) => a.spec.tags?.includes(t)))
+      .map((a) => appListItem(a, apps.pods(a), a.spec.plan ? apps.plan(a.spec.plan) : undefined));
+    return out.length ? out : reply.code(204).send();
+  });
+
+  s.get<P<"app">>("/apps/:app", async (req) => {
+    const app = load(caller(deps, req), req.params.app);
+    return appInfo(app, apps.pods(app), app.spec.plan ? apps.plan(app.spec.plan) : undefined, apps.releases(app));
+  });
+
+  s.put<P<"app">>("/apps/:app", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    const f = form(req);
+    const patch: Partial<AppSpec> = {};
+    if (str(f, "description") !== undefined) patch.description = str(f, "description");
+    if (str(f, "plan")) {
+      if (!apps.plan(str(f, "plan")!)) throw badRequest(`Plan "${str(f, "plan")}" not found`);
+      patch.plan = str(f, "plan");
+    }
+    if (str(f, "pool")) {
+      if (!apps.pool(str(f, "pool")!)) throw badRequest(`Pool "${str(f, "pool")}" not found`);
+      patch.pool = str(f, "pool");
+    }
+    if (str(f, "teamOwner")) {
+      requireTeamMember(p, str(f, "teamOwner")!);
+      patch.owner = str(f, "teamOwner");
+    }
+    if (list(f, "tag").length) patch.tags = list(f, "tag");
+    await apps.patch(app, patch, actor(p));
+    return reply.code(200).send();
+  });
+
+  s.delete<P<"app">>("/apps/:app", (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    if (app.spec.locked) throw new ApiError(423, `App ${req.params.app} is locked.`);
+    return streamed(reply, async (out) => {
+      out.message(`---- Removing application "${req.params.app}"...`);
+      await apps.remove(app);
+      out.message(`---- Done removing application.`);
+    });
+  });
+
+  const setState = (path: string, state: AppSpec["state"], verb: string) =>
+    s.post<P<"app">>(`/apps/:app/${path}`, (req, reply) => {
+      const p = caller(deps, req);
+      const app = load(p, req.params.app);
+      return streamed(reply, async (out) => {
+        out.message(`---- ${verb} the app "${req.params.app}" ----`);
+        const updated = await apps.patch(app, { state }, actor(p));
+        await rollout(out, updated, updated.status?.currentReleaseVersion ?? 1);
+      });
+    });
+  setState("start", "Running", "Starting");
+  setState("stop", "Stopped", "Stopping");
+  setState("sleep", "Sleeping", "Putting to sleep");
+  s.post<P<"app">>("/apps/:app/restart", (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    return streamed(reply, async (out) => {
+      out.message(`---- Restarting the app "${req.params.app}" ----`);
+      // A restart is a rollout of the same release: a new annotation on the pod template.
+      for (const proc of app.spec.processes) {
+        if (str(form(req), "process") && str(form(req), "process") !== proc.name) continue;
+        await deps.client.mergePatch(Types.Deployment, app.metadata.namespace, `${app.metadata.name}-${proc.name}`, {
+          spec: { template: { metadata: { annotations: { "berth.dev/restartedAt": new Date().toISOString() } } } },
+        });
+      }
+      out.message(" ---> restarted");
+    });
+  });
+
+  s.post<P<"app">>("/apps/:app/lock", async (req, reply) => {
+    const p = caller(deps, req);
+    await apps.patch(load(p, req.params.app), { locked: true }, actor(p));
+    return reply.code(200).send();
+  });
+  s.delete<P<"app">>("/apps/:app/lock", async (req, reply) => {
+    const p = caller(deps, req);
+    await apps.patch(load(p, req.params.app), { locked: false }, actor(p));
+    return reply.code(200).send();
+  });
+
+  s.put<P<"app" | "team">>("/apps/:app/teams/:team", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    if (!deps.identity.team(req.params.team)) throw notFound("Team not found");
+    if (app.spec.owner === req.params.team || app.spec.teams?.includes(req.params.team)) throw conflict("This team already has access to this app");
+    await apps.patch(app, { teams: [...(app.spec.teams ?? []), req.params.team] }, actor(p));
+    return reply.code(200).send();
+  });
+  s.delete<P<"app" | "team">>("/apps/:app/teams/:team", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    if (app.spec.owner === req.params.team) throw forbidden("You can not revoke the access from this team, because it is the team owner of the app");
+    if (!app.spec.teams?.includes(req.params.team)) throw notFound("This team does not have access to this app");
+    await apps.patch(app, { teams: app.spec.teams.filter((t) => t !== req.params.team) }, actor(p));
+    return reply.code(200).send();
+  });
+
+  s.post<P<"app">>("/apps/:app/cname", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    const add = list(form(req), "cname");
+    if (!add.length) throw badRequest("You must provide the cname.");
+    await apps.patch(app, { domains: [...new Set([...(app.spec.domains ?? []), ...add])] }, actor(p));
+    return reply.code(200).send();
+  });
+  s.delete<P<"app">>("/apps/:app/cname", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    const drop = new Set(list(form(req), "cname"));
+    if (!drop.size) throw badRequest("You must provide the cname.");
+    await apps.patch(app, { domains: (app.spec.domains ?? []).filter((d) => !drop.has(d)) }, actor(p));
+    return reply.code(200).send();
+  });
+
+  // --- env ----------------------------------------------------------------------------
+  s.get<P<"app">>("/apps/:app/env", async (req) => {
+    const app = load(caller(deps, req), req.params.app);
+    const wanted = new Set(list(form(req), "env"));
+    const priv = await apps.privateEnv(app);
+    const all = [
+      ...(app.spec.env ?? []).map((v) => ({ name: v.name, value: v.value ?? "", public: true })),
+      ...Object.keys(priv).map((k) => ({ name: k, value: "*** (private variable)", public: false })),
+    ];
+    return all.filter((v) => !wanted.size || wanted.has(v.name));
+  });
+
+  s.post<P<"app">>("/apps/:app/env", (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    const f = form(req);
+    const envs: { name: string; value: string }[] = [];
+    for (let i = 0; str(f, `Envs.${i}.Name`) !== undefined || str(f, `envs.${i}.name`) !== undefined; i++) {
+      envs.push({ name: str(f, `Envs.${i}.Name`) ?? str(f, `envs.${i}.name`) ?? "", value: str(f, `Envs.${i}.Value`) ?? str(f, `envs.${i}.value`) ?? "" });
+    }
+    if (!envs.length) throw badRequest("You must provide the list of environment variables");
+    for (const e of envs) if (!ENV_NAME.test(e.name)) throw badRequest(`Invalid environment variable name: '${e.name}'`);
+    const isPrivate = bool(f, "Private") || bool(f, "private");
+    return streamed(reply, async (out) => {
+      out.message(`---- Setting ${envs.length} new environment variables ----`);
+      const before = app.status?.currentReleaseVersion ?? 0;
+      let updated: App;
+      if (isPrivate) {
+        const priv = { ...(await apps.privateEnv(app)), ...Object.fromEntries(envs.map((e) => [e.name, e.value])) };
+        const secret = await apps.setPrivateEnv(app, priv);
+        const pub = (app.spec.env ?? []).filter((v) => !envs.some((e) => e.name === v.name));
+        updated = await apps.patch(app, { privateEnvSecret: secret, env: pub }, actor(p));
+      } else {
+        const names = new Set(envs.map((e) => e.name));
+        const priv = await apps.privateEnv(app);
+        if (envs.some((e) => e.name in priv)) {
+          await apps.setPrivateEnv(app, Object.fromEntries(Object.entries(priv).filter(([k]) => !names.has(k))));
+        }
+        updated = await apps.patch(app, { env: [...(app.spec.env ?? []).filter((v) => !names.has(v.name)), ...envs] }, actor(p));
+      }
+      if (app.spec.processes.some((pr) => (pr.replicas ?? 1) > 0)) await rollout(out, updated, before + 1);
+    });
+  });
+
+  s.delete<P<"app">>("/apps/:app/env", (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    const names = new Set(list(form(req), "env"));
+    if (!names.size) throw badRequest("You must provide the list of environment variables.");
+    return streamed(reply, async (out) => {
+      out.message(`---- Unsetting ${names.size} environment variables ----`);
+      const before = app.status?.currentReleaseVersion ?? 0;
+      const priv = await apps.privateEnv(app);
+      if ([...names].some((n) => n in priv)) await apps.setPrivateEnv(app, Object.fromEntries(Object.entries(priv).filter(([k]) => !names.has(k))));
+      const updated = await apps.patch(app, { env: (app.spec.env ?? []).filter((v) => !names.has(v.name)) }, actor(p));
+      if (app.spec.processes.some((pr) => (pr.replicas ?? 1) > 0)) await rollout(out, updated, before + 1);
+    });
+  });
+
+  // --- units --------------------------------------------------------------------------
+  const scale = (sign: 1 | -1) => (req: FastifyRequest<P<"name">>, reply: FastifyReply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.name);
+    const f = form(req);
+    const n = int(f, "units");
+    if (n <= 0) throw badRequest("Invalid number of units: the number must be an integer greater than 0.");
+    const procName = str(f, "process") || (app.spec.processes.length === 1 ? app.spec.processes[0]!.name : undefined);
+    const proc = app.spec.processes.find((x) => x.name === procName);
+    if (!proc) throw badRequest(procName ? `process error: process "${procName}" not found` : "You must provide the process name");
+    const next = (proc.replicas ?? 1) + sign * n;
+    if (next < 0) throw badRequest(`Not enough units to remove: the process has ${proc.replicas ?? 1}`);
+    return streamed(reply, async (out) => {
+      out.message(`${sign > 0 ? "Adding" : "Removing"} ${n} unit${n > 1 ? "s" : ""} ${sign > 0 ? "to" : "from"} process "${proc.name}"`);
+      const processes = app.spec.processes.map((x) => (x.name === proc.name ? { ...x, replicas: next } : x));
+      const updated = await apps.patch(app, { processes }, actor(p));
+      await rollout(out, updated, 0);
+    });
+  };
+  s.put<P<"name">>("/apps/:name/units", scale(1));
+  s.delete<P<"name">>("/apps/:name/units", scale(-1));
+
+  // --- deploy and rollback ---------------------------------------------------------------
+  const deployResponse = async (reply: FastifyReply, app: App, work: (say: (l: string) => void) => Promise<Release | undefined>) => {
+    reply.hijack();
+    reply.raw.writeHead(200, { "Content-Type": "text", "X-Tsuru-Eventid": `${app.metadata.uid}-${Date.now().toString(16)}` });
+    const say = (l: string) => reply.raw.write(`${l}\n`);
+    try {
+      const r = await work(say);
+      say(`---> Release v${r?.spec.version ?? "?"}: ${r?.spec.summary ?? ""}`);
+      say("OK");
+    } catch (e) {
+      say(`Error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    reply.raw.end();
+  };
+
+  const deployImage = async (p: Principal, app: App, image: string, say: (l: string) => void, extra: Partial<AppSpec> = {}) => {
+    const before = app.status?.currentReleaseVersion ?? 0;
+    say(`---- Deploying image ${image} ----`);
+    const processes = app.spec.processes.some((x) => (x.replicas ?? 1) > 0) ? app.spec.processes : app.spec.processes.map((x) => ({ ...x, replicas: 1 }));
+    const updated = await apps.patch(app, { image, processes, ...extra }, actor(p));
+    const out = { message: (t: string) => say(t.trimEnd()) } as unknown as JsonStream;
+    const done = await rollout(out, updated, before + 1);
+    return apps.releases(done ?? updated).at(-1);
+  };
+
+  s.post<P<"appname">>("/apps/:appname/deploy", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.appname);
+    const image = required(form(req), "image", "you must specify either image or archive");
+    await deployResponse(reply, app, (say) => deployImage(p, app, image, say));
+  });
+
+  s.post<P<"app">>("/apps/:app/deploy/rollback", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.app);
+    const f = form(req);
+    const wanted = str(f, "version") ?? str(f, "image");
+    if (!wanted) throw badRequest("you must specify an image or a version");
+    const releases = apps.releases(app);
+    const target = releases.find((r) => `${r.spec.version}` === wanted.replace(/^v/, "") || r.spec.image === wanted);
+    if (!target) throw notFound(`version not found: ${wanted}`);
+    const env = await apps.releaseEnv(target);
+    const publicNames = new Set(target.spec.publicEnvNames ?? []);
+    const privateNames = new Set(target.spec.privateEnvNames ?? []);
+    await deployResponse(reply, app, async (say) => {
+      say(`---- Rolling back to v${target.spec.version} (${target.spec.image}) ----`);
+      const priv = Object.fromEntries(Object.entries(env).filter(([k]) => privateNames.has(k)));
+      const secret = privateNames.size || app.spec.privateEnvSecret ? await apps.setPrivateEnv(app, priv) : undefined;
+      // Restore the release's processes, keeping today's unit counts (scaling is not a release).
+      const processes = target.spec.processes.map((tp) => ({ ...tp, replicas: app.spec.processes.find((x) => x.name === tp.name)?.replicas ?? 1 }));
+      return deployImage(p, app, target.spec.image, say, {
+        processes,
+        env: Object.entries(env).filter(([k]) => publicNames.has(k)).map(([name, value]) => ({ name, value })),
+        ...(secret ? { privateEnvSecret: secret } : {}),
+      });
+    });
+  });
+
+  s.get("/deploys", async (req, reply) => {
+    const p = caller(deps, req);
+    const name = str(form(req), "app");
+    const out = apps
+      .apps()
+      .filter((a) => canSeeApp(p, a) && (!name || a.metadata.name === name))
+      .flatMap((a) => apps.releases(a).map((r) => deployView(a, r)))
+      .sort((a, b) => String(b.Timestamp).localeCompare(String(a.Timestamp)) || b.Version - a.Version);
+    return out.length ? out : reply.code(204).send();
+  });
+  s.get<P<"deploy">>("/deploys/:deploy", async (req) => {
+    const p = caller(deps, req);
+    for (const a of apps.apps().filter((x) => canSeeApp(p, x))) {
+      const r = apps.releases(a).find((x) => x.metadata.uid === req.params.deploy || x.metadata.name === req.params.deploy);
+      if (r) return deployView(a, r);
+    }
+    throw notFound("Deploy not found.");
+  });
+}

@@ -1,0 +1,114 @@
+// How tsuru shows Berth's objects: field names and shapes of the tsuru API's JSON.
+import type { KubeObject } from "../../kube/resource.ts";
+import type { App, Plan, Pool, Release } from "../../model/kinds.ts";
+import { Labels } from "../../model/kinds.ts";
+
+type Pod = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } };
+
+const UNITS = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 } as Record<string, number>;
+
+export function bytes(q: string | undefined): number {
+  const m = /^(\d+(?:\.\d+)?)([A-Za-z]*)$/.exec(q ?? "");
+  return m ? Math.round(Number(m[1]) * (UNITS[m[2] ?? ""] ?? 1)) : 0;
+}
+
+export function millicpu(q: string | undefined): number {
+  if (!q) return 0;
+  return q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
+}
+
+export function planView(p: Plan | undefined) {
+  if (!p) return { name: "", memory: 0, cpumilli: 0, default: false };
+  return { name: p.metadata.name, memory: bytes(p.spec.memory), cpumilli: millicpu(p.spec.cpu), default: p.spec.default ?? false, override: {} };
+}
+
+export function unitView(app: App, pod: Pod, version: number | undefined) {
+  const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  const phase = pod.status?.phase ?? "Pending";
+  const status = pod.metadata.deletionTimestamp ? "stopping" : phase === "Running" ? (ready ? "started" : "starting") : phase === "Pending" ? "created" : "error";
+  const release = pod.metadata.labels?.[Labels.release];
+  return {
+    ID: pod.metadata.name,
+    Name: pod.metadata.name,
+    AppName: app.metadata.name,
+    ProcessName: pod.metadata.labels?.[Labels.process] ?? "",
+    Type: "",
+    InternalIP: pod.status?.podIP ?? "",
+    IP: pod.status?.hostIP ?? "",
+    Status: status,
+    StatusReason: "",
+    Address: null,
+    Addresses: [],
+    Version: release ? Number(release.slice(1)) : (version ?? 0),
+    Routable: true,
+    Ready: ready,
+    Restarts: 0,
+    CreatedAt: pod.metadata.creationTimestamp ?? null,
+  };
+}
+
+export function lockView(app: App) {
+  return { Locked: app.spec.locked ?? false, Reason: "", Owner: "", AcquireDate: "0001-01-01T00:00:00Z" };
+}
+
+export function appListItem(app: App, pods: Pod[], plan: Plan | undefined) {
+  return {
+    name: app.metadata.name,
+    pool: app.spec.pool ?? "",
+    teamowner: app.spec.owner ?? "",
+    plan: planView(plan),
+    units: pods.map((p) => unitView(app, p, app.status?.currentReleaseVersion)),
+    cname: app.spec.domains ?? [],
+    ip: app.status?.urls?.[0]?.replace(/^https?:\/\//, "") ?? "",
+    routers: [],
+    lock: lockView(app),
+    tags: app.spec.tags ?? [],
+    description: app.spec.description ?? "",
+    error: app.status?.conditions?.find((c) => c.type === "Ready" && c.status === "False" && c.reason !== "RollingOut")?.message ?? "",
+  };
+}
+
+export function appInfo(app: App, pods: Pod[], plan: Plan | undefined, releases: Release[]) {
+  return {
+    ...appListItem(app, pods, plan),
+    platform: "",
+    teams: [...new Set([app.spec.owner, ...(app.spec.teams ?? [])].filter(Boolean))],
+    owner: app.metadata.annotations?.["berth.dev/actor"] ?? "",
+    deploys: releases.length,
+    repository: "",
+    quota: { limit: -1, inuse: pods.length },
+    processes: app.spec.processes.map((p) => ({ name: p.name, cmd: [...(p.command ?? []), ...(p.args ?? [])].join(" ") })),
+    state: app.spec.state ?? "Running",
+    status: app.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "",
+  };
+}
+
+/** A release as tsuru's deploy data. */
+export function deployView(app: App, r: Release) {
+  return {
+    ID: r.metadata.uid ?? r.metadata.name,
+    App: app.metadata.name,
+    Timestamp: r.metadata.creationTimestamp,
+    Duration: 0,
+    Commit: "",
+    Error: "",
+    Image: r.spec.image,
+    Version: r.spec.version,
+    User: r.spec.author ?? "",
+    Origin: r.spec.rollbackOf !== undefined ? "rollback" : "image",
+    CanRollback: true,
+    Message: r.spec.summary ?? "",
+  };
+}
+
+export function poolView(p: Pool) {
+  return {
+    name: p.metadata.name,
+    provisioner: "kubernetes",
+    default: p.spec.default ?? false,
+    public: p.spec.public ?? false,
+    teams: p.spec.teams ?? [],
+    allowed: { team: p.spec.teams ?? [], plan: p.spec.plans ?? [] },
+    labels: p.spec.nodeSelector ?? {},
+  };
+}

@@ -1,0 +1,177 @@
+// The tsuru dialect end to end, over HTTP only: log in, team, pool, app, env (public and
+// private), deploy, units on KWOK nodes, rollback, grants, isolation between teams, removal.
+import { randomBytes } from "node:crypto";
+import { expect } from "chai";
+import type { App, User } from "../../../src/model/kinds.ts";
+import { BerthTypes } from "../../../src/model/kinds.ts";
+import { userObjectName } from "../../../src/api/identity/store.ts";
+import type { RunningBerth } from "../support/berth.ts";
+import { startBerth } from "../support/berth.ts";
+import { kubectl } from "../support/kube.ts";
+
+interface Res {
+  status: number;
+  text: string;
+  json<T = unknown>(): T;
+  headers: Headers;
+}
+
+describe("tsuru dialect: the whole flow over HTTP", function () {
+  this.timeout(180_000);
+  let berth: RunningBerth;
+  const id = randomBytes(3).toString("hex");
+  const [teamA, teamB, teamC, pool, app] = [`ta-${id}`, `tb-${id}`, `tc-${id}`, `pl-${id}`, `shop-${id}`];
+
+  const call = async (method: string, path: string, o: { token?: string; form?: Record<string, string | string[]> } = {}): Promise<Res> => {
+    const headers: Record<string, string> = {};
+    if (o.token) headers.Authorization = `bearer ${o.token}`;
+    let body: string | undefined;
+    if (o.form) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(o.form)) for (const x of Array.isArray(v) ? v : [v]) params.append(k, x);
+      body = params.toString();
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+    }
+    const r = await fetch(`${berth.apiURL}${path}`, { method, headers, body });
+    const text = await r.text();
+    return { status: r.status, text, headers: r.headers, json: <T>() => JSON.parse(text) as T };
+  };
+
+  const register = async (email: string) => {
+    expect((await call("POST", "/1.0/users", { form: { email, password: "s3cret-pw" } })).status).to.equal(201);
+    const login = await call("POST", "/1.0/auth/login", { form: { email, password: "s3cret-pw" } });
+    expect(login.status).to.equal(200);
+    return login.json<{ token: string }>().token;
+  };
+
+  let admin = "";
+  let userB = "";
+  let userC = "";
+
+  before(async () => {
+    berth = await startBerth({ api: true });
+  });
+  after(async () => {
+    await berth.stop();
+  });
+
+  it("advertises the native auth scheme and refuses anonymous calls", async () => {
+    expect((await call("GET", "/1.18/auth/schemes")).json()).to.deep.equal([{ name: "native", default: true, data: {} }]);
+    const anon = await call("GET", "/1.0/apps");
+    expect(anon.status).to.equal(401);
+    expect(anon.headers.get("content-type")).to.match(/^text\/plain/);
+    expect(anon.text).to.equal("You must provide a valid token\n");
+  });
+
+  it("registers users, logs in, and makes an administrator explicit", async () => {
+    admin = await register(`admin-${id}@example.com`);
+    // Administrators are explicit: an operator marks one with kubectl.
+    await berth.client.mergePatch<User>(BerthTypes.User, undefined, userObjectName(`admin-${id}@example.com`), { spec: { admin: true } });
+    const bad = await call("POST", "/1.0/auth/login", { form: { email: `admin-${id}@example.com`, password: "wrong-pw" } });
+    expect(bad.status).to.equal(401);
+    userB = await register(`bob-${id}@example.com`);
+    userC = await register(`carol-${id}@example.com`);
+    await new Promise((r) => setTimeout(r, 300));
+    const info = await call("GET", "/1.0/users/info", { token: admin });
+    expect(info.json<{ Email: string }>().Email).to.equal(`admin-${id}@example.com`);
+    // Only a hash of the token is stored.
+    const tokens = await kubectl("get", "tokens.berth.dev", "-A", "-o", "json");
+    expect(tokens).to.not.contain(admin);
+  });
+
+  it("creates teams and a pool", async () => {
+    expect((await call("POST", "/1.0/teams", { token: admin, form: { name: teamA } })).status).to.equal(201);
+    expect((await call("POST", "/1.0/teams", { token: userB, form: { name: teamB } })).status).to.equal(201);
+    expect((await call("POST", "/1.0/teams", { token: userC, form: { name: teamC } })).status).to.equal(201);
+    expect((await call("POST", "/1.0/teams", { token: admin, form: { name: teamA } })).status).to.equal(409);
+    expect((await call("POST", "/1.0/pools", { token: userB, form: { name: pool } })).status).to.equal(403);
+    expect((await call("POST", "/1.0/pools", { token: admin, form: { name: pool, public: "true" } })).status).to.equal(201);
+    const pools = await call("GET", "/1.0/pools", { token: admin });
+    expect(pools.json<{ name: string }[]>().map((p) => p.name)).to.include(pool);
+  });
+
+  it("creates an app, refusing bad names with a 400", async () => {
+    const bad = await call("POST", "/1.0/apps", { token: admin, form: { name: "Bad_Name", teamOwner: teamA, pool } });
+    expect(bad.status).to.equal(400);
+    expect(bad.text).to.match(/Invalid app name/);
+    const r = await call("POST", "/1.0/apps", { token: admin, form: { name: app, teamOwner: teamA, pool, description: "the shop" } });
+    expect(r.status).to.equal(201);
+    expect(r.json()).to.include({ status: "success" });
+    expect((await call("POST", "/1.0/apps", { token: admin, form: { name: app, teamOwner: teamA, pool } })).status).to.equal(409);
+  });
+
+  it("sets public and private env, deploys an image and ends the stream with OK", async () => {
+    const pub = await call("POST", `/1.0/apps/${app}/env`, { token: admin, form: { "Envs.0.Name": "GREETING", "Envs.0.Value": "hi", NoRestart: "false" } });
+    expect(pub.status).to.equal(200);
+    expect(pub.headers.get("content-type")).to.equal("application/x-json-stream");
+    expect(pub.text.trim().split("\n").map((l) => JSON.parse(l) as { Message: string })[0]?.Message).to.match(/Setting 1 new environment variables/);
+    const priv = await call("POST", `/1.0/apps/${app}/env`, { token: admin, form: { "Envs.0.Name": "DB_PASSWORD", "Envs.0.Value": "hunter2", Private: "true" } });
+    expect(priv.status).to.equal(200);
+    expect(priv.text).to.not.contain('"Error"');
+    const env = await call("GET", `/1.0/apps/${app}/env`, { token: admin });
+    expect(env.json()).to.deep.include.members([
+      { name: "GREETING", value: "hi", public: true },
+      { name: "DB_PASSWORD", value: "*** (private variable)", public: false },
+    ]);
+    // The private value is in no listable custom resource.
+    expect(await kubectl("get", "apps.berth.dev,releases.berth.dev", "-A", "-o", "json")).to.not.contain("hunter2");
+
+    const deploy = await call("POST", `/1.0/apps/${app}/deploy`, { token: admin, form: { image: "nginx:1.27", message: "first" } });
+    expect(deploy.status).to.equal(200);
+    expect(deploy.headers.get("x-tsuru-eventid")).to.be.a("string");
+    expect(deploy.text.trimEnd().split("\n").at(-1)).to.equal("OK");
+  });
+
+  it("adds units and shows them ready on KWOK nodes in app info", async () => {
+    const add = await call("PUT", `/1.0/apps/${app}/units`, { token: admin, form: { units: "2", process: "web" } });
+    expect(add.status).to.equal(200);
+    expect(add.text).to.not.contain('"Error"');
+    const info = (await call("GET", `/1.0/apps/${app}`, { token: admin })).json<{ units: { Ready: boolean; Status: string; ProcessName: string; IP: string }[]; teamowner: string; pool: string }>();
+    expect(info).to.include({ teamowner: teamA, pool });
+    const live = info.units.filter((u) => u.Status === "started");
+    expect(live).to.have.length(3);
+    expect(live.every((u) => u.Ready && u.ProcessName === "web")).to.equal(true);
+    const nodes = JSON.parse(await kubectl("get", "pods", "-A", "-l", `berth.dev/app=${app}`, "-o", "json")) as { items: { spec: { nodeName: string } }[] };
+    expect(nodes.items.every((p) => p.spec.nodeName.startsWith("kwok-node-"))).to.equal(true);
+  });
+
+  it("rolls back to an earlier image as a new release", async () => {
+    const second = await call("POST", `/1.0/apps/${app}/deploy`, { token: admin, form: { image: "nginx:1.28" } });
+    expect(second.text.trimEnd().split("\n").at(-1)).to.equal("OK");
+    const rb = await call("POST", `/1.0/apps/${app}/deploy/rollback`, { token: admin, form: { image: "nginx:1.27", origin: "rollback" } });
+    expect(rb.text.trimEnd().split("\n").at(-1)).to.equal("OK");
+    const deploys = (await call("GET", `/1.0/deploys?app=${app}`, { token: admin })).json<{ Image: string; Origin: string; Message: string }[]>();
+    expect(deploys[0], JSON.stringify(deploys.map((d) => [d.Image, d.Origin, d.Message]))).to.include({ Image: "nginx:1.27", Origin: "rollback" });
+    expect(deploys[0]?.Message).to.match(/rolled back to v\d+/);
+    const a = await berth.client.get<App>(BerthTypes.App, `pool-${pool}`, app);
+    expect(a.spec.image).to.equal("nginx:1.27");
+  });
+
+  it("grants a second team and keeps a third team out", async () => {
+    expect((await call("GET", `/1.0/apps/${app}`, { token: userB })).status).to.equal(404);
+    expect((await call("PUT", `/1.0/apps/${app}/teams/${teamB}`, { token: admin })).status).to.equal(200);
+    expect((await call("PUT", `/1.0/apps/${app}/teams/${teamB}`, { token: admin })).status).to.equal(409);
+    expect((await call("GET", `/1.0/apps/${app}`, { token: userB })).status).to.equal(200);
+    const refused = await call("GET", `/1.0/apps/${app}`, { token: userC });
+    expect(refused.status).to.equal(404);
+    expect((await call("POST", `/1.0/apps/${app}/env`, { token: userC, form: { "Envs.0.Name": "X", "Envs.0.Value": "1" } })).status).to.equal(404);
+    expect((await call("GET", "/1.0/apps", { token: userC })).status).to.equal(204);
+    expect(await kubectl("get", "apps.berth.dev", "-A")).to.contain(app);
+  });
+
+  it("answers machinery paths with a clear 501, and unknown paths with a 404, in tsuru's shape", async () => {
+    const nodes = await call("GET", "/1.0/docker/nodecontainers", { token: admin });
+    expect(nodes.status).to.equal(501);
+    expect(nodes.text).to.match(/not on Docker nodes/);
+    const unknown = await call("GET", "/1.0/no/such/thing", { token: admin });
+    expect(unknown.status).to.equal(404);
+    expect(unknown.headers.get("content-type")).to.match(/^text\/plain/);
+  });
+
+  it("removes the app", async () => {
+    const rm = await call("DELETE", `/1.0/apps/${app}`, { token: admin });
+    expect(rm.status).to.equal(200);
+    expect(rm.text).to.contain("Done removing application");
+    expect((await call("GET", `/1.0/apps/${app}`, { token: admin })).status).to.equal(404);
+  });
+});
