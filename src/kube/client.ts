@@ -142,6 +142,16 @@ export class KubeClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** A GET whose answer is text (pod logs). */
+  async requestText(path: string, query: RequestOptions["query"] = {}): Promise<string> {
+    const res = await this.open("GET", path, { query, timeoutMs: 30_000 });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    if ((res.statusCode ?? 0) >= 400) throw toApiError(res.statusCode ?? 0, text, `GET ${path}`);
+    return text;
+  }
+
   get<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T> {
     return this.request("GET", resourcePath(t, namespace, name));
   }

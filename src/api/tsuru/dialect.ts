@@ -8,6 +8,9 @@ import { appRoutes } from "./app-routes.ts";
 import { authRoutes } from "./auth-routes.ts";
 import { machineryPaths } from "./machinery.ts";
 import { poolRoutes } from "./pool-routes.ts";
+import { miscRoutes } from "./misc-routes.ts";
+import { serviceRoutes } from "./service-routes.ts";
+import { tokenRoutes } from "./token-routes.ts";
 
 /** "/apps/{app}" -> "/apps/:app" */
 export const fastifyPath = (p: string) => p.replace(/\{([^}]+)\}/g, ":$1");
@@ -24,6 +27,9 @@ export const tsuruDialect: Dialect<ApiDeps> = {
     authRoutes(scope, deps);
     appRoutes(scope, deps);
     poolRoutes(scope, deps);
+    serviceRoutes(scope, deps);
+    tokenRoutes(scope, deps);
+    miscRoutes(scope, deps);
     for (const m of machineryPaths) {
       scope.route({
         method: m.method as "GET",

@@ -2,12 +2,12 @@
 // private), deploy, units on KWOK nodes, rollback, grants, isolation between teams, removal.
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
-import type { App, User } from "../../../src/model/kinds.ts";
+import type { App, Release, User } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import { userObjectName } from "../../../src/api/identity/store.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
-import { kubectl } from "../support/kube.ts";
+import { eventually, kubectl, kubectlStdin } from "../support/kube.ts";
 
 interface Res {
   status: number;
@@ -166,6 +166,65 @@ describe("tsuru dialect: the whole flow over HTTP", function () {
     const unknown = await call("GET", "/1.0/no/such/thing", { token: admin });
     expect(unknown.status).to.equal(404);
     expect(unknown.headers.get("content-type")).to.match(/^text\/plain/);
+  });
+
+  it("creates a service instance, binds it (credentials injected, a new release) and unbinds it", async () => {
+    await kubectlStdin(
+      `apiVersion: berth.dev/v1alpha1
+kind: ServiceClass
+metadata: {name: redis-${id}}
+spec:
+  image: redis:7
+  port: 6379
+  documentation: "Use REDIS_URL."
+  bindEnv: [{name: REDIS_URL, value: "redis://:$(PASSWORD)@$(HOST):$(PORT)"}]
+  plans: [{name: tiny, memory: 64Mi}]
+`,
+      "apply",
+      "-f",
+      "-",
+    );
+    await eventually("class cached", async () => (await call("GET", `/1.0/services/redis-${id}/plans`, { token: admin })).status === 200);
+    expect((await call("GET", `/1.0/services/redis-${id}/doc`, { token: admin })).text).to.equal("Use REDIS_URL.");
+    const create = await call("POST", `/1.0/services/redis-${id}/instances`, { token: admin, form: { name: "cache", plan: "tiny", owner: teamA, pool } });
+    expect(create.status, create.text).to.equal(201);
+    expect((await call("POST", `/1.0/services/redis-${id}/instances`, { token: admin, form: { name: "cache", plan: "nope", owner: teamA, pool } })).status).to.equal(400);
+    await eventually("instance up", async () => (await call("GET", `/1.0/services/redis-${id}/instances/cache/status`, { token: admin })).text.endsWith("is up"));
+    const bind = await call("PUT", `/1.0/services/redis-${id}/instances/cache/${app}`, { token: admin, form: { noRestart: "false" } });
+    expect(bind.status).to.equal(200);
+    const withRedis = await eventually("a release with REDIS_URL", async () => {
+      const a = await berth.client.get<App>(BerthTypes.App, `pool-${pool}`, app);
+      const rel = (await berth.client.list<Release>(BerthTypes.Release, { namespace: `pool-${pool}` })).items.find((r) => r.spec.app === app && r.spec.version === a.status?.currentReleaseVersion);
+      return rel?.spec.envNames?.includes("REDIS_URL") ? rel : undefined;
+    });
+    expect(withRedis.spec.envNames).to.include.members(["GREETING", "DB_PASSWORD", "REDIS_URL"]);
+    const info = (await call("GET", `/1.0/services/redis-${id}/instances/cache`, { token: admin })).json<{ Apps: string[] }>();
+    expect(info.Apps).to.deep.equal([app]);
+    // Bound instances are not removed by accident.
+    expect((await call("DELETE", `/1.0/services/redis-${id}/instances/cache`, { token: admin })).status).to.equal(400);
+    expect((await call("DELETE", `/1.0/services/redis-${id}/instances/cache/${app}`, { token: admin })).status).to.equal(200);
+    expect((await call("DELETE", `/1.0/services/redis-${id}/instances/cache`, { token: admin })).status).to.equal(200);
+  });
+
+  it("issues a team token whose value is shown once and which sees the team's apps", async () => {
+    const created = await call("POST", "/1.0/tokens", { token: admin, form: { team: teamA, description: "ci", expires_in: "3600" } });
+    expect(created.status).to.equal(201);
+    const { token, token_id } = created.json<{ token: string; token_id: string }>();
+    expect(token).to.match(/^[0-9a-f]{64}$/);
+    const listed = (await call("GET", "/1.0/tokens", { token: admin })).json<{ token_id: string; token?: string }[]>();
+    expect(listed.find((t) => t.token_id === token_id)).to.not.have.property("token");
+    const seen = (await call("GET", "/1.0/apps", { token })).json<{ name: string }[]>();
+    expect(seen.map((a) => a.name)).to.include(app);
+    expect((await call("DELETE", `/1.0/tokens/${token_id}`, { token: admin })).status).to.equal(200);
+    expect((await call("GET", "/1.0/apps", { token })).status).to.equal(401);
+  });
+
+  it("lists the deploys as events and reads logs", async () => {
+    const events = (await call("GET", `/1.0/events?target.value=${app}`, { token: admin })).json<{ Kind: { Name: string } }[]>();
+    expect(events.map((e) => e.Kind.Name)).to.include.members(["app.deploy", "app.deploy.rollback"]);
+    const logs = await call("GET", `/1.0/apps/${app}/log?lines=5`, { token: admin });
+    expect(logs.status).to.equal(200);
+    expect(logs.json()).to.be.an("array"); // KWOK has no kubelet: no lines, but the shape holds
   });
 
   it("removes the app", async () => {
