@@ -1,0 +1,40 @@
+// Shared bench helpers: a client on the current kubeconfig, a namespace, percentiles, bounded concurrency.
+import { randomBytes } from "node:crypto";
+import { KubeClient, defaultKubeConfig } from "../src/kube/client.ts";
+import { Types } from "../src/kube/resource.ts";
+
+export async function client(): Promise<KubeClient> {
+  return KubeClient.create(defaultKubeConfig());
+}
+
+export async function namespace(c: KubeClient, prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString("hex")}`;
+  await c.create(Types.Namespace, { metadata: { name } });
+  return name;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Runs fn(i) for i in [0, n) with at most `width` in flight. */
+export async function pool(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+export function report(name: string, figures: Record<string, number | string>): void {
+  const rows = Object.entries(figures).map(([k, v]) => `  ${k.padEnd(44)} ${typeof v === "number" ? (Number.isInteger(v) ? v : v.toFixed(2)) : v}`);
+  console.log(`${name}\n${rows.join("\n")}`);
+}
+
+export function heapMB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 1024 / 1024;
+}
