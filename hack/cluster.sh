@@ -189,7 +189,8 @@ start_kube_controller_manager() {
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
     --use-service-account-credentials=true --controllers '*' \
-    --allocate-node-cidrs=false --profiling=false --v=1
+    --allocate-node-cidrs=false --profiling=false --v=1 \
+    --kube-api-qps 300 --kube-api-burst 500 --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10
   wait_for kube-controller-manager 30 curl_ok -k "https://127.0.0.1:$KCM_PORT/healthz"
 }
 
@@ -198,7 +199,8 @@ start_kube_scheduler() {
     --kubeconfig "$dir/scheduler.kubeconfig" \
     --authentication-kubeconfig "$dir/scheduler.kubeconfig" \
     --authorization-kubeconfig "$dir/scheduler.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false --profiling=false --v=1
+    --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false --profiling=false --v=1 \
+    --kube-api-qps 300 --kube-api-burst 500
   wait_for kube-scheduler 30 curl_ok -k "https://127.0.0.1:$SCHED_PORT/healthz"
 }
 

@@ -19,7 +19,7 @@ import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from ".
 import { admit, planFor, poolFor } from "./desired/admission.ts";
 import { bindingEnv } from "./desired/bindings.ts";
 import type { EnvSources, ReleaseContent } from "./desired/release.ts";
-import { desiredReleaseSecret, latestRelease, nextRelease, releasesToPrune } from "./desired/release.ts";
+import { contentHash, desiredReleaseSecret, latestRelease, nextRelease, releasesToPrune } from "./desired/release.ts";
 import { appURLs, desiredDeployment, desiredHPA, desiredIngress, desiredPDB, desiredReplicas, desiredService, workloadName } from "./desired/workloads.ts";
 
 type Deployment = KubeObject & {
@@ -84,15 +84,18 @@ export class AppReconciler implements Reconciler {
 
     const releases = this.cache<Release>(BerthTypes.Release).byIndex("app", `${key.namespace}/${key.name}`);
     let current = latestRelease(releases);
-    const created = nextRelease(app, releases, content, current ? await this.releaseEnv(current) : undefined, sources);
+    // The previous release's env (for the summary) is read only when a release is due.
+    const due = current?.spec.contentHash !== contentHash(content);
+    const created = due ? nextRelease(app, releases, content, current ? await this.releaseEnv(current) : undefined, sources) : undefined;
     if (created) {
       current = await this.client.create<Release>(BerthTypes.Release, created);
       await this.client.create(Types.Secret, desiredReleaseSecret(current, content.env));
+      this.rememberSecret(current);
       ctx.log.info("created release", { release: current.metadata.name, summary: current.spec.summary });
       await this.events.record(app, "Normal", "Released", `v${current.spec.version}: ${current.spec.summary}`);
     }
     if (!current) return;
-    await this.ensureReleaseSecret(current, content.env);
+    if (!created) await this.ensureReleaseSecret(current, content.env);
 
     await this.applyChildren(app, current, { pool, plan });
     await this.prune(app, releases, current);
@@ -138,12 +141,21 @@ export class AppReconciler implements Reconciler {
 
   /** After a crash between creating a release and its Secret, the Secret is created here. */
   private async ensureReleaseSecret(r: Release, env: Record<string, string>): Promise<void> {
+    if (this.knownSecrets.has(r.metadata.uid ?? "")) return;
     const deps = this.cache<Deployment>(Types.Deployment, MANAGED).list(r.metadata.namespace).filter((d) => d.metadata.labels?.[Labels.app] === r.spec.app);
     const rolledOut = deps.length > 0 && deps.every((d) => d.metadata.labels?.[Labels.release] === `v${r.spec.version}`);
     if (rolledOut) return;
     if (!(await this.client.getOrUndefined(Types.Secret, r.metadata.namespace, r.spec.envSecretName))) {
       await this.client.create(Types.Secret, desiredReleaseSecret(r, env));
     }
+    this.rememberSecret(r);
+  }
+
+  /** Release Secrets known to exist (immutable, owned by their Release): no need to look again. */
+  private readonly knownSecrets = new Set<string>();
+  private rememberSecret(r: Release): void {
+    if (this.knownSecrets.size > 50_000) this.knownSecrets.clear();
+    this.knownSecrets.add(r.metadata.uid ?? "");
   }
 
   private async applyChildren(app: App, release: Release, placement: { pool?: Pool; plan?: Plan }): Promise<void> {
