@@ -1,0 +1,111 @@
+// API server benchmark, against the cluster of the current kubeconfig, with N Apps:
+// p50/p99 latency and requests/s of GET /1.0/apps and GET /1.0/apps/{app}, beside a direct
+// LIST/GET of the App CRs from kube-apiserver in the same run; then the time from
+// POST /1.0/apps/{app}/deploy to the new pods Ready (the deploy stream's final OK).
+// Run: npm run bench:api   (BENCH_N=1000 by default)
+import { execFileSync } from "node:child_process";
+import { apiDeps, startApi } from "../src/api/start.ts";
+import { setupAppController } from "../src/controllers/app-controller.ts";
+import { setupPoolController } from "../src/controllers/pool-controller.ts";
+import { Types } from "../src/kube/resource.ts";
+import { silentLogger } from "../src/log.ts";
+import type { App, Pool, Team, User } from "../src/model/kinds.ts";
+import { BerthTypes } from "../src/model/kinds.ts";
+import { Manager } from "../src/runtime/manager.ts";
+import { client, namespace, percentile, pool, report } from "./support.ts";
+
+const N = Number(process.env.BENCH_N ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WIDTH = 8;
+execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", new URL("../crds/", import.meta.url).pathname], { stdio: "ignore" });
+try {
+  execFileSync("kubectl", ["create", "namespace", "berth-system"], { stdio: "ignore" });
+} catch {
+  /* exists */
+}
+const c = await client();
+const ns = await namespace(c, "bench-api");
+const team = `bench-${ns.slice(-6)}`;
+await c.create<Team>(BerthTypes.Team, { metadata: { name: team }, spec: {} });
+const poolName = `pool-${ns.slice(-6)}`;
+await c.create<Pool>(BerthTypes.Pool, { metadata: { name: poolName }, spec: { namespace: ns, public: true } });
+await pool(N, 32, (i) =>
+  c.create<App>(BerthTypes.App, { metadata: { name: `b${i}-${ns.slice(-6)}`, namespace: ns }, spec: { image: "nginx:1.27", owner: team, pool: poolName, processes: [{ name: "web", replicas: 1, ports: [{ port: 80 }] }] } }),
+);
+
+const log = silentLogger();
+const manager = new Manager({ client: c, log });
+setupAppController(manager, 8);
+setupPoolController(manager);
+const deps = apiDeps(manager, "berth-system", log);
+const api = await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log);
+const abort = new AbortController();
+const running = manager.run(abort.signal);
+await manager.informers.waitForSync();
+const email = `bench-${ns.slice(-6)}@example.com`;
+const user = await deps.identity.createUser(email, "bench-pw-1");
+await c.mergePatch<User>(BerthTypes.User, undefined, user.metadata.name ?? "", { spec: { admin: true } });
+await new Promise((r) => setTimeout(r, 500));
+const { token } = await deps.identity.login(email, "bench-pw-1");
+const base = `http://127.0.0.1:${api.port}`;
+const auth = { Authorization: `bearer ${token}` };
+
+/** Requests for SECONDS with WIDTH in flight: latencies and rate. */
+async function load(fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number; rps: number }> {
+  const lat: number[] = [];
+  const end = performance.now() + SECONDS * 1000;
+  let i = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: WIDTH }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        await fn(i++);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99), rps: lat.length / ((performance.now() - t0) / 1000) };
+}
+const get = async (url: string) => {
+  const r = await fetch(url, { headers: auth });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  await r.arrayBuffer();
+};
+
+const list = await load(() => get(`${base}/1.0/apps`));
+const directList = await load(() => c.list(BerthTypes.App, { namespace: ns }));
+const info = await load((i) => get(`${base}/1.0/apps/b${i % N}-${ns.slice(-6)}`));
+const directGet = await load((i) => c.get(BerthTypes.App, ns, `b${i % N}-${ns.slice(-6)}`));
+
+// Deploy to Ready, for one app, once the fleet has settled.
+const t0 = performance.now();
+const res = await fetch(`${base}/1.0/apps/b0-${ns.slice(-6)}/deploy`, { method: "POST", headers: { ...auth, "Content-Type": "application/x-www-form-urlencoded" }, body: "image=nginx:1.28" });
+const text = await res.text();
+const deployMs = performance.now() - t0;
+
+report(`API server (${N} Apps, ${WIDTH} requests in flight, ${SECONDS} s each)`, {
+  "GET /1.0/apps p50 (ms)": list.p50,
+  "GET /1.0/apps p99 (ms)": list.p99,
+  "GET /1.0/apps requests/s": list.rps,
+  "direct LIST apps p50 (ms)": directList.p50,
+  "direct LIST apps p99 (ms)": directList.p99,
+  "direct LIST apps requests/s": directList.rps,
+  "GET /1.0/apps/{app} p50 (ms)": info.p50,
+  "GET /1.0/apps/{app} p99 (ms)": info.p99,
+  "GET /1.0/apps/{app} requests/s": info.rps,
+  "direct GET app p50 (ms)": directGet.p50,
+  "direct GET app p99 (ms)": directGet.p99,
+  "direct GET app requests/s": directGet.rps,
+  "POST deploy -> new pods Ready (s)": deployMs / 1000,
+  "deploy stream ended with": text.trimEnd().split("\n").at(-1) ?? "",
+});
+abort.abort();
+await running;
+await api.close();
+await manager.close();
+await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
+await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
+await c.delete(BerthTypes.Team, undefined, team).catch(() => undefined);
+c.close();
+process.exit(0);
