@@ -5,6 +5,7 @@ import type { Manager } from "../runtime/manager.ts";
 import { buildServer } from "./server.ts";
 import type { ApiDeps } from "./deps.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "./tsuru/dialect.ts";
+import { deisDialect } from "./deis/dialect.ts";
 import { IdentityStore } from "./identity/store.ts";
 import { AppStore } from "./apps/store.ts";
 
@@ -25,7 +26,7 @@ export function apiDeps(manager: Manager, namespace: string, log: Logger): ApiDe
 }
 
 export async function startApi(deps: ApiDeps, config: Pick<Config, "apiHost" | "apiPort">, log: Logger): Promise<RunningApi> {
-  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect], rewriteUrl: rewriteTsuruVersion });
+  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect, deisDialect], rewriteUrl: rewriteTsuruVersion });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const address = app.server.address();
   return { port: typeof address === "object" && address ? address.port : config.apiPort, close: () => app.close() };

@@ -163,6 +163,26 @@ export class AppStore {
     return name;
   }
 
+  /**
+   * The spec change that restores release target: its image, processes (keeping today's unit
+   * counts: scaling is not a release) and env, plain and private. Writes the private Secret.
+   */
+  async rollbackPatch(app: App, target: Release): Promise<Partial<AppSpec>> {
+    const env = await this.releaseEnv(target);
+    const publicNames = new Set(target.spec.publicEnvNames ?? []);
+    const privateNames = new Set(target.spec.privateEnvNames ?? []);
+    const priv = Object.fromEntries(Object.entries(env).filter(([k]) => privateNames.has(k)));
+    const secret = privateNames.size || app.spec.privateEnvSecret ? await this.setPrivateEnv(app, priv) : undefined;
+    return {
+      image: target.spec.image,
+      processes: target.spec.processes.map((tp) => ({ ...tp, replicas: app.spec.processes.find((x) => x.name === tp.name)?.replicas ?? 1 })),
+      env: Object.entries(env)
+        .filter(([k]) => publicNames.has(k))
+        .map(([name, value]) => ({ name, value })),
+      ...(secret ? { privateEnvSecret: secret } : {}),
+    };
+  }
+
   async releaseEnv(release: Release): Promise<Record<string, string>> {
     const s = await this.client.getOrUndefined<Secret>(Types.Secret, release.metadata.namespace, release.spec.envSecretName);
     if (!s) throw badRequest(`the environment of ${release.metadata.name} is gone`);

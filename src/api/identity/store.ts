@@ -30,6 +30,7 @@ export class IdentityStore {
     readonly namespace: string,
   ) {
     informers.informerFor<User>(BerthTypes.User).addIndex("email", (u) => [u.spec.email.toLowerCase()]);
+    informers.informerFor<User>(BerthTypes.User).addIndex("username", (u) => (u.spec.username ? [u.spec.username] : []));
     informers.informerFor<Token>(BerthTypes.Token).addIndex("hash", (t) => [t.spec.tokenHash ?? t.status?.tokenHash ?? ""]);
   }
 
@@ -62,6 +63,10 @@ export class IdentityStore {
     return this.store<User>(BerthTypes.User).byIndex("email", email.toLowerCase())[0];
   }
 
+  userByName(username: string): User | undefined {
+    return this.store<User>(BerthTypes.User).byIndex("username", username)[0];
+  }
+
   users(): User[] {
     return this.store<User>(BerthTypes.User).list();
   }
@@ -74,8 +79,9 @@ export class IdentityStore {
     return this.store<Team>(BerthTypes.Team).list();
   }
 
-  async createUser(email: string, password: string): Promise<User> {
-    if (!EMAIL.test(email)) throw badRequest("Invalid email.");
+  async createUser(email: string, password: string, username?: string): Promise<User> {
+    if (!EMAIL.test(email)) throw badRequest("Invalid email.", { email: ["Enter a valid email address."] });
+    if (username !== undefined && this.userByName(username)) throw conflict("A user with that username already exists.");
     if (password.length < 6 || password.length > 50) throw badRequest("Password length should be least 6 characters and at most 50 characters.");
     if (this.userByEmail(email)) throw conflict("This email is already registered");
     const name = userObjectName(email);
@@ -88,7 +94,7 @@ export class IdentityStore {
       });
     // The first user becomes the administrator (as Deis does); later ones are plain users.
     return this.write(BerthTypes.User, `user ${email}`, () =>
-      this.client.create<User>(BerthTypes.User, { metadata: { name }, spec: { email, passwordSecretRef: secretName, admin: first, roles: [] } }),
+      this.client.create<User>(BerthTypes.User, { metadata: { name }, spec: { email, ...(username ? { username } : {}), passwordSecretRef: secretName, admin: first, roles: [] } }),
     );
   }
 
@@ -109,8 +115,8 @@ export class IdentityStore {
   }
 
   /** Logs in: a new session token (shown once; stored as its hash). */
-  async login(email: string, password: string): Promise<{ token: string; user: User }> {
-    const user = this.userByEmail(email);
+  async login(email: string, password: string, byUsername = false): Promise<{ token: string; user: User }> {
+    const user = byUsername ? this.userByName(email) : this.userByEmail(email);
     if (!user || !(await this.checkPassword(user, password))) throw unauthorized("Authentication failed, wrong password.");
     return { token: await this.issueToken(user, "Session", new Date(Date.now() + SESSION_MS)), user };
   }
@@ -155,6 +161,14 @@ export class IdentityStore {
     const team = await this.write(BerthTypes.Team, `team ${name}`, () => this.client.create<Team>(BerthTypes.Team, { metadata: { name }, spec: { tags } }));
     if (creator.user) await this.addToTeam(creator.user, name);
     return team;
+  }
+
+  /** Ensures a team exists (personal teams of Deis users), without membership changes. */
+  async ensureTeam(name: string): Promise<void> {
+    if (this.team(name)) return;
+    await this.write(BerthTypes.Team, `team ${name}`, () => this.client.create<Team>(BerthTypes.Team, { metadata: { name }, spec: { description: "personal team" } })).catch((e: unknown) => {
+      if (!(e instanceof Error && /already exists/.test(e.message))) throw e;
+    });
   }
 
   async addToTeam(user: User, team: string): Promise<void> {

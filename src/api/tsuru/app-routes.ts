@@ -316,20 +316,10 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const releases = apps.releases(app);
     const target = releases.find((r) => `${r.spec.version}` === wanted.replace(/^v/, "") || r.spec.image === wanted);
     if (!target) throw notFound(`version not found: ${wanted}`);
-    const env = await apps.releaseEnv(target);
-    const publicNames = new Set(target.spec.publicEnvNames ?? []);
-    const privateNames = new Set(target.spec.privateEnvNames ?? []);
     await deployResponse(reply, app, async (say) => {
       say(`---- Rolling back to v${target.spec.version} (${target.spec.image}) ----`);
-      const priv = Object.fromEntries(Object.entries(env).filter(([k]) => privateNames.has(k)));
-      const secret = privateNames.size || app.spec.privateEnvSecret ? await apps.setPrivateEnv(app, priv) : undefined;
-      // Restore the release's processes, keeping today's unit counts (scaling is not a release).
-      const processes = target.spec.processes.map((tp) => ({ ...tp, replicas: app.spec.processes.find((x) => x.name === tp.name)?.replicas ?? 1 }));
-      return deployImage(p, app, target.spec.image, say, {
-        processes,
-        env: Object.entries(env).filter(([k]) => publicNames.has(k)).map(([name, value]) => ({ name, value })),
-        ...(secret ? { privateEnvSecret: secret } : {}),
-      });
+      const { image, ...rest } = await apps.rollbackPatch(app, target);
+      return deployImage(p, app, image ?? target.spec.image, say, rest);
     });
   });
 

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import type { ApiDeps } from "../../../src/api/deps.ts";
 import { buildServer } from "../../../src/api/server.ts";
-import { coverage, coverageMarkdown, documentedEndpoints } from "../../../src/api/tsuru/coverage.ts";
+import { apiDocs, documentedEndpoints } from "../../../src/api/coverage.ts";
+import { deisDialect } from "../../../src/api/deis/dialect.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "../../../src/api/tsuru/dialect.ts";
 import { machineryPaths } from "../../../src/api/tsuru/machinery.ts";
 import { silentLogger } from "../../../src/log.ts";
@@ -23,15 +24,18 @@ describe("tsuru dialect coverage", () => {
     for (const m of machineryPaths) expect(documented.has(`${m.method} ${m.path}`), `${m.method} ${m.path}`).to.equal(true);
   });
 
-  it("keeps docs/api/tsuru.md in step with the routes (npm run docs:tsuru)", async function () {
+  it("keeps docs/api/*.md in step with the routes (npm run docs:api)", async function () {
     if (!existsSync(tsv)) this.skip();
-    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect] });
+    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect] });
     await server.ready();
-    const rows = coverage(server, documentedEndpoints(tsv));
+    const docs = apiDocs(server, tsv);
     await server.close();
-    expect(rows).to.have.length(209);
-    expect(rows.filter((r) => r.status === "served").length).to.be.at.least(80);
-    const doc = readFileSync(new URL("../../../docs/api/tsuru.md", import.meta.url), "utf8");
-    expect(doc).to.equal(coverageMarkdown(rows));
+    expect(docs.tsuru.rows).to.have.length(209);
+    expect(docs.tsuru.rows.filter((r) => r.status === "served").length).to.be.at.least(80);
+    // Every documented Deis path is served.
+    expect(docs.deis.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
+    for (const name of ["tsuru", "deis"] as const) {
+      expect(readFileSync(new URL(`../../../docs/api/${name}.md`, import.meta.url), "utf8"), name).to.equal(docs[name].markdown);
+    }
   });
 });

@@ -1,0 +1,19 @@
+// Writes docs/api/tsuru.md and docs/api/deis.md: every documented endpoint and its status.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { buildServer } from "../src/api/server.ts";
+import type { ApiDeps } from "../src/api/deps.ts";
+import { tsuruDialect } from "../src/api/tsuru/dialect.ts";
+import { deisDialect } from "../src/api/deis/dialect.ts";
+import { apiDocs } from "../src/api/coverage.ts";
+import { silentLogger } from "../src/log.ts";
+
+const tsv = process.env.BERTH_ENDPOINTS ?? new URL("../../shared/api-reference/endpoints.tsv", import.meta.url).pathname;
+// Registering routes touches no dependency: handlers are never called here.
+const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect] });
+await server.ready();
+mkdirSync(new URL("../docs/api", import.meta.url), { recursive: true });
+for (const [name, doc] of Object.entries(apiDocs(server, tsv))) {
+  writeFileSync(new URL(`../docs/api/${name}.md`, import.meta.url), doc.markdown);
+  console.log(`docs/api/${name}.md: ${doc.summary}`);
+}
+await server.close();
