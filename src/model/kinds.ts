@@ -61,6 +61,7 @@ export interface Process {
   replicas?: number;
   ports?: Port[];
   healthCheck?: HealthCheck;
+  resources?: { cpu?: string; memory?: string };
 }
 
 export interface EnvVar {
@@ -75,6 +76,7 @@ export interface AppSpec {
   processes: Process[];
   env?: EnvVar[];
   privateEnvSecret?: string;
+  nodeSelector?: Record<string, string>;
   plan?: string;
   pool?: string;
   owner?: string;

@@ -6,7 +6,7 @@ import type { KubeObject, ResourceType } from "../kube/resource.ts";
 import { keyOf, splitKey } from "../kube/resource.ts";
 import type { Logger } from "../log.ts";
 import type { Informer, InformerFactory } from "./informer.ts";
-import { controllerMetrics } from "./metrics.ts";
+import { controllerMetrics, queueMetrics } from "./metrics.ts";
 import type { Selector } from "./reflector.ts";
 import type { ObjectKey, Reconciler } from "./types.ts";
 import { PermanentError } from "./types.ts";
@@ -109,8 +109,10 @@ export class Controller {
         log.error("reconcile failed; retrying", { error: String(err), stack: (err as Error).stack, retryInMs: delay, retries: this.queue.retries(key) });
       }
     } finally {
+      const seconds = (performance.now() - started) / 1000;
       controllerMetrics.activeWorkers.dec(labels);
-      controllerMetrics.reconcileTime.observe(labels, (performance.now() - started) / 1000);
+      controllerMetrics.reconcileTime.observe(labels, seconds);
+      queueMetrics.workDuration.observe({ name: this.name }, seconds);
     }
   }
 }

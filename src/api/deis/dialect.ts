@@ -203,9 +203,9 @@ export const deisDialect: Dialect<ApiDeps> = {
         DEIS_APP: app.metadata.name,
         DEIS_RELEASE: app.status?.currentRelease ?? "v1",
       },
-      memory: {},
-      cpu: {},
-      tags: {},
+      memory: Object.fromEntries(app.spec.processes.filter((x) => x.resources?.memory).map((x) => [x.name, toDeisMemory(x.resources!.memory!)])),
+      cpu: Object.fromEntries(app.spec.processes.filter((x) => x.resources?.cpu).map((x) => [x.name, toShares(x.resources!.cpu!)])),
+      tags: app.spec.nodeSelector ?? {},
       created: deisTime(app.metadata.creationTimestamp),
       updated: deisTime(app.metadata.creationTimestamp),
       uuid: app.metadata.uid,
@@ -215,14 +215,9 @@ export const deisDialect: Dialect<ApiDeps> = {
       const p = who(req);
       const app = load(p, req.params.app);
       const b = body(req);
-      for (const k of ["memory", "cpu", "tags"]) {
-        const v = b[k];
-        if (v && typeof v === "object" && Object.values(v).some((x) => x !== null)) {
-          throw badRequest(k, { [k]: [`Berth sizes units with plans and places them with pools: set the app's plan or pool instead of ${k} limits.`] });
-        }
-      }
-      const values = b.values;
-      if (!values || typeof values !== "object" || Array.isArray(values)) throw badRequest("values", { values: ["Must be an object of names to strings (null unsets)."] });
+      const values = b.values ?? {};
+      if (typeof values !== "object" || Array.isArray(values)) throw badRequest("values", { values: ["Must be an object of names to strings (null unsets)."] });
+      const { processes, nodeSelector } = applyLimits(app, b);
       const env = new Map((app.spec.env ?? []).map((e) => [e.name, e.value ?? ""]));
       for (const [k, v] of Object.entries(values as Record<string, unknown>)) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k.startsWith("DEIS_")) throw badRequest("values", { values: [`Config keys must start with a letter or underscore and not be reserved: ${k}`] });
@@ -231,7 +226,7 @@ export const deisDialect: Dialect<ApiDeps> = {
         else throw badRequest("values", { values: [`${k}: values must be strings`] });
       }
       const before = app.status?.currentReleaseVersion ?? 0;
-      const updated = await apps.patch(app, { env: [...env].map(([name, value]) => ({ name, value })) }, actor(p));
+      const updated = await apps.patch(app, { env: [...env].map(([name, value]) => ({ name, value })), processes, nodeSelector }, actor(p));
       const version = await releaseAfter(updated, before);
       const fresh = apps.app(req.params.app) ?? updated;
       return reply.code(201).header("X-Deis-Release", String(version)).send(configView(fresh));
@@ -393,6 +388,68 @@ export const deisDialect: Dialect<ApiDeps> = {
     });
   },
 };
+
+/** Deis/Docker memory ("512M", "1G") as a Kubernetes quantity ("512Mi", "1Gi"). */
+export function fromDeisMemory(v: string): string | undefined {
+  const m = /^(\d+)([BKMG]?)$/i.exec(v.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? "").toUpperCase();
+  return unit === "" || unit === "B" ? m[1] : `${m[1]}${unit}i`;
+}
+const toDeisMemory = (q: string) => q.replace(/([KMG])i$/, "$1");
+/** Docker CPU shares (1024 = one core) to millicores, and back. */
+export const fromShares = (shares: number) => `${Math.max(1, Math.round((shares * 1000) / 1024))}m`;
+const toShares = (q: string) => Math.round(((q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000) * 1024) / 1000);
+
+/** Deis limits (memory, cpu per process type) and tags (node labels) onto the App's spec; null unsets. */
+function applyLimits(app: App, b: Record<string, unknown>): { processes: App["spec"]["processes"]; nodeSelector: Record<string, string | null> | undefined } {
+  const obj = (k: string) => {
+    const v = b[k];
+    if (v === undefined || v === null) return {};
+    if (typeof v !== "object" || Array.isArray(v)) throw badRequest(k, { [k]: ["Must be an object."] });
+    return v as Record<string, unknown>;
+  };
+  const memory = obj("memory");
+  const cpu = obj("cpu");
+  const tags = obj("tags");
+  for (const type of [...Object.keys(memory), ...Object.keys(cpu)]) {
+    if (!app.spec.processes.some((x) => x.name === type)) throw badRequest(type, { detail: [`Container type ${type} does not exist in application`] });
+  }
+  const processes = app.spec.processes.map((x) => {
+    const r = { ...x.resources };
+    if (x.name in memory) {
+      const v = memory[x.name];
+      if (v === null) delete r.memory;
+      else {
+        const q = typeof v === "string" ? fromDeisMemory(v) : undefined;
+        if (!q) throw badRequest("memory", { memory: [`Memory limit format: <number><unit>, where unit = B, K, M or G (got ${JSON.stringify(v)})`] });
+        r.memory = q;
+      }
+    }
+    if (x.name in cpu) {
+      const v = cpu[x.name];
+      if (v === null) delete r.cpu;
+      else {
+        const n = typeof v === "number" ? v : Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 1024 * 64) throw badRequest("cpu", { cpu: ["CPU shares must be a whole number between 1 and 65536 (1024 = one core)"] });
+        r.cpu = fromShares(n);
+      }
+    }
+    const { resources: _old, ...rest } = x;
+    return Object.keys(r).length ? { ...rest, resources: r } : rest;
+  });
+  let nodeSelector: Record<string, string | null> | undefined;
+  if (Object.keys(tags).length) {
+    nodeSelector = {};
+    for (const [k, v] of Object.entries(tags)) {
+      if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(k) || (v !== null && (typeof v !== "string" || !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v)))) {
+        throw badRequest("tags", { tags: [`Invalid tag ${k}=${String(v)}: keys and values are Kubernetes label names and values`] });
+      }
+      nodeSelector[k] = v as string | null;
+    }
+  }
+  return { processes, nodeSelector };
+}
 
 /** A one-off command: a Job from the current release; rc from its outcome, output from its log. */
 async function runOnce(deps: ApiDeps, app: App, command: string): Promise<{ rc: number; output: string }> {

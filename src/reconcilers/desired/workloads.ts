@@ -49,6 +49,15 @@ function probe(process: Process): object | undefined {
   return { ...action, initialDelaySeconds: hc.initialDelaySeconds ?? 0, periodSeconds: hc.periodSeconds ?? 10, failureThreshold: hc.failureThreshold ?? 3 };
 }
 
+/** The process's own CPU/memory win over the plan's, field by field. */
+function resourcesFor(process: Process, plan: Plan["spec"] | undefined): { resources?: object } {
+  const cpu = process.resources?.cpu ?? plan?.cpu;
+  const memory = process.resources?.memory ?? plan?.memory;
+  if (!cpu && !memory) return {};
+  const amounts = { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) };
+  return { resources: { requests: amounts, limits: amounts } };
+}
+
 export function desiredDeployment(app: App, release: Release, process: Process, placement: Placement): KubeObject {
   const name = app.metadata.name ?? "";
   const version = `v${release.spec.version}`;
@@ -85,11 +94,11 @@ export function desiredDeployment(app: App, release: Release, process: Process, 
                   { name: "BERTH_RELEASE", value: version },
                   ...(process.ports?.[0] ? [{ name: "PORT", value: String(process.ports[0].port) }] : []),
                 ],
-                ...(plan ? { resources: { requests: { cpu: plan.cpu, memory: plan.memory }, limits: { cpu: plan.cpu, memory: plan.memory } } } : {}),
+                ...resourcesFor(process, plan),
                 ...(readiness ? { readinessProbe: readiness, livenessProbe: { ...readiness, initialDelaySeconds: 30 } } : {}),
               },
             ],
-            ...(pool?.nodeSelector ? { nodeSelector: pool.nodeSelector } : {}),
+            ...(pool?.nodeSelector || app.spec.nodeSelector ? { nodeSelector: { ...app.spec.nodeSelector, ...pool?.nodeSelector } } : {}),
             ...(pool?.tolerations?.length ? { tolerations: pool.tolerations } : {}),
           },
         },
