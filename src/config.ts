@@ -20,6 +20,8 @@ export interface Config {
   namespace: string;
   /** This replica's identity in leader election. */
   identity: string;
+  /** Aggregated mode (an APIService): TLS port and serving certificate; off when port is 0. */
+  aggregation: { port: number; certFile: string; keyFile: string; group: string; version: string };
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
@@ -68,5 +70,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     retryPeriodMs,
     namespace: env.BERTH_NAMESPACE ?? "berth-system",
     identity: env.BERTH_POD_NAME ?? `${hostname()}-${process.pid}`,
+    aggregation: {
+      port: int(env, "BERTH_AGGREGATION_PORT", 0),
+      certFile: env.BERTH_TLS_CERT_FILE ?? "/var/run/berth/tls/tls.crt",
+      keyFile: env.BERTH_TLS_KEY_FILE ?? "/var/run/berth/tls/tls.key",
+      group: env.BERTH_API_GROUP ?? "api.berth.dev",
+      version: env.BERTH_API_VERSION ?? "v1alpha1",
+    },
   };
 }

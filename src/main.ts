@@ -7,7 +7,7 @@ import { setupTokenController } from "./controllers/token-controller.ts";
 import { KubeClient, defaultKubeConfig } from "./kube/client.ts";
 import { createLogger } from "./log.ts";
 import { Manager } from "./runtime/manager.ts";
-import { apiDeps, startApi } from "./api/start.ts";
+import { apiDeps, startAggregatedApi, startApi } from "./api/start.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command = "run"] = argv;
@@ -42,11 +42,14 @@ async function main(argv: string[]): Promise<number> {
     setupTokenController(manager);
     setupServiceInstanceController(manager);
   }
-  const api = config.api ? await startApi(apiDeps(manager, config.namespace, log), config, log) : undefined;
+  const deps = config.api ? apiDeps(manager, config.namespace, log) : undefined;
+  const api = deps ? await startApi(deps, config, log) : undefined;
+  const aggregated = deps && config.aggregation.port ? await startAggregatedApi(deps, { host: config.apiHost, ...config.aggregation }, log) : undefined;
   log.info("berth started", { controllers: config.controllers, api: config.api, apiPort: config.apiPort, metricsPort: config.metricsPort, server: client.server });
   const outcome = await manager.run(abort.signal);
   if (outcome === "lost") abort.abort();
   await api?.close();
+  await aggregated?.close();
   await manager.close();
   client.close();
   log.info("berth stopped", { outcome });

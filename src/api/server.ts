@@ -1,11 +1,20 @@
 // The Berth API server: one stateless HTTP process serving every PaaS dialect over the CRs.
 // Each dialect is a Fastify plugin under its own prefixes, with its own error shape.
+import type { ServerOptions as HttpsOptions } from "node:https";
 import Fastify from "fastify";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import formbody from "@fastify/formbody";
 import type { Logger } from "winston";
 import { ApiError } from "./errors.ts";
 import { observeRequest } from "./http-metrics.ts";
+import type { Principal } from "./identity/principal.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set when the caller is known from elsewhere than a token (aggregated mode). */
+    principal?: Principal;
+  }
+}
 
 export interface Dialect<Deps> {
   /** Short name used in metrics and logs: "tsuru", "deis", ... */
@@ -26,6 +35,12 @@ export interface ServerOptions<Deps> {
   bodyLimit?: number;
   /** Maps a raw URL to the one routed (e.g. tsuru's versioned prefixes). */
   rewriteUrl?: (url: string) => string;
+  /** Serve TLS (aggregated mode). */
+  https?: HttpsOptions;
+  /** Put in front of every dialect prefix (aggregated mode: "/apis/<group>/<version>"). */
+  basePath?: string;
+  /** Identifies the caller before routing (aggregated mode); throwing answers 401. */
+  identify?: (req: FastifyRequest) => Principal;
 }
 
 /** Turns anything thrown by a handler or by Fastify itself into an ApiError (never a bare 500). */
@@ -40,11 +55,11 @@ export function toApiError(err: unknown): ApiError {
 
 export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     logger: false,
     bodyLimit: opts.bodyLimit ?? 1 << 20,
     // tsuru and Deis paths are matched with and without a trailing slash.
-    ignoreTrailingSlash: true,
-    ignoreDuplicateSlashes: true,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     return503OnClosing: true,
     rewriteUrl: (req: { url?: string }) => (opts.rewriteUrl ? opts.rewriteUrl(req.url ?? "/") : (req.url ?? "/")),
   });
@@ -84,6 +99,12 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
           scope.addHook("onRoute", (route) => {
             route.config = { ...(route.config as object), dialect: dialect.name };
           });
+          if (opts.identify) {
+            const identify = opts.identify;
+            scope.addHook("onRequest", async (req) => {
+              req.principal = identify(req);
+            });
+          }
           scope.setErrorHandler((err, req, reply) => {
             const apiErr = toApiError(err);
             if (apiErr.status >= 500) opts.log.error("request failed", { url: req.url, error: String(err), stack: (err as Error).stack });
@@ -98,7 +119,7 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
           });
           dialect.routes(scope, opts.deps);
         },
-        { prefix },
+        { prefix: `${opts.basePath ?? ""}${prefix}` },
       );
     }
   }

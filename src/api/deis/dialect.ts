@@ -44,6 +44,7 @@ export const deisDialect: Dialect<ApiDeps> = {
       reply.header("X_DEIS_PLATFORM_VERSION", "1.0.0-berth");
     });
     const who = (req: FastifyRequest): Principal => {
+      if (req.principal) return req.principal;
       if (!req.headers.authorization) throw new ApiError(401, "Authentication credentials were not provided.");
       try {
         return identity.authenticate(req.headers.authorization);

@@ -6,8 +6,9 @@ import type { Principal } from "../identity/principal.ts";
 
 export type Form = Record<string, string | string[] | undefined>;
 
+/** The caller: set by the aggregated server from front-proxy headers, else from the bearer token. */
 export function caller(deps: ApiDeps, req: FastifyRequest): Principal {
-  return deps.identity.authenticate(req.headers.authorization);
+  return req.principal ?? deps.identity.authenticate(req.headers.authorization);
 }
 
 /** Form body (or query, for DELETE) as a flat record. JSON bodies are accepted too. */
