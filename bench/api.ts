@@ -11,6 +11,7 @@ import { Types } from "../src/kube/resource.ts";
 import { silentLogger } from "../src/log.ts";
 import type { App, Pool, Team, User } from "../src/model/kinds.ts";
 import { BerthTypes } from "../src/model/kinds.ts";
+import { isTrue } from "../src/runtime/conditions.ts";
 import { Manager } from "../src/runtime/manager.ts";
 import { client, namespace, percentile, pool, report } from "./support.ts";
 
@@ -78,7 +79,11 @@ const directList = await load(() => c.list(BerthTypes.App, { namespace: ns }));
 const info = await load((i) => get(`${base}/1.0/apps/b${i % N}-${ns.slice(-6)}`));
 const directGet = await load((i) => c.get(BerthTypes.App, ns, `b${i % N}-${ns.slice(-6)}`));
 
-// Deploy to Ready, for one app, once the fleet has settled.
+// Deploy to Ready, for one app, once the fleet has settled (every App Ready).
+const appStore = manager.informers.informerFor<App>(BerthTypes.App).store;
+const settleStart = performance.now();
+while (appStore.list(ns).filter((a) => isTrue(a.status?.conditions, "Ready")).length < N) await new Promise((r) => setTimeout(r, 250));
+const settled = performance.now() - settleStart;
 const t0 = performance.now();
 const res = await fetch(`${base}/1.0/apps/b0-${ns.slice(-6)}/deploy`, { method: "POST", headers: { ...auth, "Content-Type": "application/x-www-form-urlencoded" }, body: "image=nginx:1.28" });
 const text = await res.text();
@@ -97,6 +102,7 @@ report(`API server (${N} Apps, ${WIDTH} requests in flight, ${SECONDS} s each)`,
   "direct GET app p50 (ms)": directGet.p50,
   "direct GET app p99 (ms)": directGet.p99,
   "direct GET app requests/s": directGet.rps,
+  "fleet settled (all Apps Ready) after reads (s)": settled / 1000,
   "POST deploy -> new pods Ready (s)": deployMs / 1000,
   "deploy stream ended with": text.trimEnd().split("\n").at(-1) ?? "",
 });
