@@ -34,7 +34,7 @@ cat >&2 <<EOF
   Berth API:     http://127.0.0.1:$BERTH_API_PORT   (tsuru: /1.0/..., Deis: /v1/...)
   metrics:       http://127.0.0.1:$BERTH_METRICS_PORT/metrics  (/healthz, /readyz)
   kubeconfig:    ${KUBECONFIG:-~/.kube/config}
-  try:           kubectl apply -f examples/ && kubectl get berth
+  try:           export KUBECONFIG=${KUBECONFIG:-~/.kube/config}; kubectl apply -f examples/ && kubectl get berth -A
 
 EOF
 exec node --import tsx src/main.ts run
