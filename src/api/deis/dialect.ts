@@ -338,7 +338,7 @@ export const deisDialect: Dialect<ApiDeps> = {
       const b = body(req);
       const id = need(b, "id");
       const pub = need(b, "public");
-      if (!SSH_KEY.test(pub)) throw badRequest("public", { public: ["Key contains invalid base64 chars or is not an SSH public key"] });
+      if (!isSshPublicKey(pub)) throw badRequest("public", { public: ["Key contains invalid base64 chars or is not an SSH public key"] });
       if ((u.spec.sshKeys ?? []).some((k) => k.id === id || k.publicKey === pub)) throw badRequest("id", { id: ["Key with this Id already exists."] });
       const keys = [...(u.spec.sshKeys ?? []), { id, publicKey: pub }];
       await identity.write(BerthTypes.User, "key", () => client.mergePatch<User>(BerthTypes.User, undefined, u.metadata.name ?? "", { spec: { sshKeys: keys } }));
@@ -389,6 +389,16 @@ export const deisDialect: Dialect<ApiDeps> = {
     });
   },
 };
+
+/** An OpenSSH public key line whose base64 blob is well formed and names the same key type. */
+export function isSshPublicKey(line: string): boolean {
+  if (!SSH_KEY.test(line)) return false;
+  const [type, b64] = line.split(" ");
+  const blob = Buffer.from(b64 ?? "", "base64");
+  if (blob.length < 4 || blob.toString("base64") !== b64) return false;
+  const len = blob.readUInt32BE(0);
+  return len > 0 && 4 + len <= blob.length && blob.subarray(4, 4 + len).toString("latin1") === type;
+}
 
 /** Deis/Docker memory ("512M", "1G") as a Kubernetes quantity ("512Mi", "1Gi"). */
 export function fromDeisMemory(v: string): string | undefined {
