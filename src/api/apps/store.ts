@@ -8,6 +8,7 @@ import type { App, AppSpec, Plan, Pool, Release } from "../../model/kinds.ts";
 import { Annotations, BerthTypes, Labels } from "../../model/kinds.ts";
 import { poolNamespace } from "../../reconcilers/pool.ts";
 import type { InformerFactory } from "../../runtime/informer.ts";
+import { cacheSynced } from "../read-your-writes.ts";
 import { withOwner } from "../../runtime/status.ts";
 import { ApiError, badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
 
@@ -70,13 +71,8 @@ export class AppStore {
   }
 
   /** Waits (briefly) until the cache holds the object at rv, or has dropped it (rv undefined). */
-  async synced(t: ResourceType, key: string, rv: string | undefined): Promise<void> {
-    const store = this.store(t);
-    for (let i = 0; i < 100; i++) {
-      const cur = store.get(key);
-      if (rv === undefined ? !cur : cur?.metadata.resourceVersion === rv) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  synced(t: ResourceType, key: string, rv: string | undefined): Promise<void> {
+    return cacheSynced(this.informers, t, key, rv);
   }
 
   /** Waits until pred holds for the cached app (e.g. its status caught up), up to timeoutMs. */

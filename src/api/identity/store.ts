@@ -10,6 +10,7 @@ import { Types, keyOf } from "../../kube/resource.ts";
 import type { Team, Token, User } from "../../model/kinds.ts";
 import { BerthTypes, Labels } from "../../model/kinds.ts";
 import type { InformerFactory } from "../../runtime/informer.ts";
+import { cacheSynced } from "../read-your-writes.ts";
 import { badRequest, conflict, fromKubernetes, notFound, unauthorized } from "../errors.ts";
 import type { Principal } from "./principal.ts";
 import { teamsOf } from "./principal.ts";
@@ -39,13 +40,8 @@ export class IdentityStore {
   }
 
   /** Waits (briefly) until the cache holds the object at rv, or has dropped it (rv undefined). */
-  async synced(t: ResourceType, key: string, rv: string | undefined): Promise<void> {
-    const store = this.store(t);
-    for (let i = 0; i < 100; i++) {
-      const cur = store.get(key);
-      if (rv === undefined ? !cur : cur?.metadata.resourceVersion === rv) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  synced(t: ResourceType, key: string, rv: string | undefined): Promise<void> {
+    return cacheSynced(this.informers, t, key, rv);
   }
 
   async write<T extends KubeObject>(t: ResourceType, what: string, op: () => Promise<T>): Promise<T> {
