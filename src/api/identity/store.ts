@@ -144,7 +144,9 @@ export class IdentityStore {
     const t = this.store<Token>(BerthTypes.Token).byIndex("hash", hash)[0];
     if (!t || (t.spec.expires && Date.parse(t.spec.expires) <= Date.now())) throw unauthorized();
     if (t.spec.owner.kind === "Team") {
-      return { name: t.spec.owner.name, admin: false, teams: new Set([t.spec.owner.name]), tokenHash: hash };
+      // A team token acts for its team, and for the teams its roles name.
+      const extra = (t.spec.roles ?? []).filter((r) => r.contextType === "team" && r.contextValue).map((r) => r.contextValue!);
+      return { name: t.spec.owner.name, admin: false, teams: new Set([t.spec.owner.name, ...extra]), tokenHash: hash };
     }
     const user = this.store<User>(BerthTypes.User).get(t.spec.owner.name);
     if (!user) throw unauthorized();

@@ -5,9 +5,11 @@ import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import type { Dialect } from "../server.ts";
 import { appRoutes } from "./app-routes.ts";
+import { certificateRoutes } from "./certificate-routes.ts";
 import { authRoutes } from "./auth-routes.ts";
 import { machineryPaths } from "./machinery.ts";
 import { poolRoutes } from "./pool-routes.ts";
+import { roleRoutes } from "./role-routes.ts";
 import { miscRoutes } from "./misc-routes.ts";
 import { serviceRoutes } from "./service-routes.ts";
 import { tokenRoutes } from "./token-routes.ts";
@@ -30,6 +32,8 @@ export const tsuruDialect: Dialect<ApiDeps> = {
     serviceRoutes(scope, deps);
     tokenRoutes(scope, deps);
     miscRoutes(scope, deps);
+    roleRoutes(scope, deps);
+    certificateRoutes(scope, deps);
     for (const m of machineryPaths) {
       scope.route({
         method: m.method as "GET",

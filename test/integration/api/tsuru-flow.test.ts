@@ -1,6 +1,10 @@
 // The tsuru dialect end to end, over HTTP only: log in, team, pool, app, env (public and
 // private), deploy, units on KWOK nodes, rollback, grants, isolation between teams, removal.
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "chai";
 import type { App, Release, User } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
@@ -225,6 +229,40 @@ spec:
     const logs = await call("GET", `/1.0/apps/${app}/log?lines=5`, { token: admin });
     expect(logs.status).to.equal(200);
     expect(logs.json()).to.be.an("array"); // KWOK has no kubelet: no lines, but the shape holds
+  });
+
+  it("assigns roles: a team-member role in a team context makes a user a member", async () => {
+    expect((await call("POST", "/1.0/roles", { token: admin, form: { name: `member-${id}`, context: "team" } })).status).to.equal(201);
+    expect((await call("POST", `/1.0/roles/member-${id}/permissions`, { token: admin, form: { permission: ["app.read", "app.deploy"] } })).status).to.equal(200);
+    expect((await call("POST", `/1.0/roles/member-${id}/permissions`, { token: admin, form: { permission: "Not Valid" } })).status).to.equal(400);
+    expect((await call("GET", `/1.0/apps/${app}`, { token: userC })).status).to.equal(404);
+    expect((await call("POST", `/1.0/roles/member-${id}/user`, { token: userB, form: { email: `carol-${id}@example.com`, context: teamA } })).status).to.equal(403);
+    expect((await call("POST", `/1.0/roles/member-${id}/user`, { token: admin, form: { email: `carol-${id}@example.com`, context: teamA } })).status).to.equal(200);
+    expect((await call("GET", `/1.0/apps/${app}`, { token: userC })).status).to.equal(200);
+    expect((await call("DELETE", `/1.0/roles/member-${id}/user/carol-${id}@example.com?context=${teamA}`, { token: admin })).status).to.equal(200);
+    expect((await call("GET", `/1.0/apps/${app}`, { token: userC })).status).to.equal(404);
+    expect((await call("GET", `/1.0/roles/member-${id}`, { token: admin })).json()).to.deep.include({ context: "team", scheme_names: ["app.read", "app.deploy"] });
+  });
+
+  it("sets a TLS certificate for a cname, refusing one that does not match", async () => {
+    const host = `${app}.example.com`;
+    expect((await call("POST", `/1.0/apps/${app}/cname`, { token: admin, form: { cname: host } })).status).to.equal(200);
+    const dir = mkdtempSync(join(tmpdir(), "berth-cert-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${host}`, "-addext", `subjectAltName=DNS:${host}`, "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem")], { stdio: "ignore" });
+    const certificate = readFileSync(join(dir, "c.pem"), "utf8");
+    const key = readFileSync(join(dir, "k.pem"), "utf8");
+    expect((await call("PUT", `/1.0/apps/${app}/certificate`, { token: admin, form: { cname: host, certificate, key: "garbage" } })).status).to.equal(400);
+    expect((await call("PUT", `/1.0/apps/${app}/certificate`, { token: admin, form: { cname: host, certificate, key } })).status).to.equal(200);
+    expect((await call("GET", `/1.0/apps/${app}/certificate`, { token: admin })).json()).to.deep.equal({ [host]: certificate });
+    await eventually("ingress with TLS", async () => (await kubectl("get", "ingress", app, "-n", `pool-${pool}`, "-o", "jsonpath={.spec.tls[0].secretName}")) === `${app}-tls`);
+    expect((await call("DELETE", `/1.0/apps/${app}/certificate?cname=${host}`, { token: admin })).status).to.equal(200);
+  });
+
+  it("removes an old app version but not the one in use", async () => {
+    const a = await berth.client.get<App>(BerthTypes.App, `pool-${pool}`, app);
+    expect((await call("DELETE", `/1.0/apps/${app}/versions/${a.status?.currentReleaseVersion}`, { token: admin })).status).to.equal(400);
+    expect((await call("DELETE", `/1.0/apps/${app}/versions/1`, { token: admin })).status).to.equal(200);
+    expect((await call("DELETE", `/1.0/apps/${app}/versions/999`, { token: admin })).status).to.equal(404);
   });
 
   it("removes the app", async () => {

@@ -1,0 +1,86 @@
+// tsuru app certificates: a TLS Secret for the app's domains (the Ingress serves it), and app
+// version removal (an old Release and its env Secret).
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { KubeObject } from "../../kube/resource.ts";
+import { Types } from "../../kube/resource.ts";
+import { BerthTypes, Labels } from "../../model/kinds.ts";
+import { withOwner } from "../../runtime/status.ts";
+import type { ApiDeps } from "../deps.ts";
+import { badRequest, fromKubernetes, notFound } from "../errors.ts";
+import { requireApp } from "../identity/principal.ts";
+import { caller, form, required, str } from "./http.ts";
+
+type P<T extends string> = { Params: Record<T, string> };
+type Secret = KubeObject & { data?: Record<string, string> };
+export const tlsSecretName = (app: string) => `${app}-tls`;
+
+export function certificateRoutes(s: FastifyInstance, deps: ApiDeps): void {
+  const { apps, client } = deps;
+
+  s.get<P<"app">>("/apps/:app/certificate", async (req) => {
+    const app = requireApp(caller(deps, req), apps.app(req.params.app), req.params.app);
+    if (!app.spec.tls) return {};
+    const secret = await client.getOrUndefined<Secret>(Types.Secret, app.metadata.namespace, app.spec.tls.secretName);
+    const cert = secret?.data?.["tls.crt"] ? Buffer.from(secret.data["tls.crt"], "base64").toString("utf8") : "";
+    return Object.fromEntries((app.spec.domains ?? []).map((d) => [d, cert]));
+  });
+
+  s.put<P<"app">>("/apps/:app/certificate", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = requireApp(p, apps.app(req.params.app), req.params.app);
+    const f = form(req);
+    const cname = required(f, "cname", "You must provide a cname.");
+    required(f, "certificate", "You must provide a certificate.");
+    required(f, "key", "You must provide a key.");
+    // PEM as sent (required() trims, and the certificate is stored byte for byte).
+    const certificate = str(f, "certificate")!;
+    const key = str(f, "key")!;
+    if (!app.spec.domains?.includes(cname)) throw notFound(`invalid name: ${cname} is not a cname of the app`);
+    let x509: X509Certificate;
+    try {
+      x509 = new X509Certificate(certificate);
+      const pk = createPrivateKey(key);
+      if (!x509.checkPrivateKey(pk)) throw new Error("mismatch");
+    } catch {
+      throw badRequest("x509: the certificate is not valid PEM, or the key does not match it");
+    }
+    if (!x509.checkHost(cname)) throw badRequest(`x509: certificate is not valid for ${cname}`);
+    const name = tlsSecretName(app.metadata.name ?? "");
+    const secret = withOwner(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } },
+        type: "kubernetes.io/tls",
+        data: { "tls.crt": Buffer.from(certificate).toString("base64"), "tls.key": Buffer.from(key).toString("base64") },
+      },
+      app,
+    );
+    await client.apply(Types.Secret, secret, "berth-api", { force: true }).catch((e: unknown) => {
+      throw fromKubernetes(e, "certificate");
+    });
+    await apps.patch(app, { tls: { secretName: name } }, p.email ?? p.name);
+    return reply.code(200).send();
+  });
+
+  s.delete<P<"app">>("/apps/:app/certificate", async (req, reply) => {
+    const p = caller(deps, req);
+    const app = requireApp(p, apps.app(req.params.app), req.params.app);
+    const cname = str(form(req), "cname");
+    if (!app.spec.tls || (cname && !app.spec.domains?.includes(cname))) throw notFound("certificate not found");
+    await apps.patch(app, { tls: null }, p.email ?? p.name);
+    await client.delete(Types.Secret, app.metadata.namespace, app.spec.tls.secretName).catch(() => undefined);
+    return reply.code(200).send();
+  });
+
+  s.delete<P<"app" | "version">>("/apps/:app/versions/:version", async (req, reply) => {
+    const app = requireApp(caller(deps, req), apps.app(req.params.app), req.params.app);
+    const v = Number(req.params.version.replace(/^v/, ""));
+    const r = apps.releases(app).find((x) => x.spec.version === v);
+    if (!r) throw notFound(`version ${req.params.version} not found`);
+    if (v === app.status?.currentReleaseVersion) throw badRequest("the version in use cannot be removed");
+    await client.delete(BerthTypes.Release, r.metadata.namespace, r.metadata.name ?? "", { propagationPolicy: "Background" });
+    return reply.code(200).send();
+  });
+}
