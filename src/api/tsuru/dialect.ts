@@ -1,11 +1,12 @@
 // The tsuru dialect. Served under "/tsuru" and, for the tsuru client, under its versioned
 // prefixes (/1.0/apps, /1.18/auth/schemes, ...), which the server rewrites to "/tsuru".
 // Errors are plain text with the status code, as tsuru's API answers them.
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import type { Dialect } from "../server.ts";
 import { appRoutes } from "./app-routes.ts";
 import { certificateRoutes } from "./certificate-routes.ts";
+import { extraRoutes } from "./extra-routes.ts";
 import { authRoutes } from "./auth-routes.ts";
 import { machineryPaths } from "./machinery.ts";
 import { poolRoutes } from "./pool-routes.ts";
@@ -34,12 +35,11 @@ export const tsuruDialect: Dialect<ApiDeps> = {
     miscRoutes(scope, deps);
     roleRoutes(scope, deps);
     certificateRoutes(scope, deps);
+    extraRoutes(scope, deps);
     for (const m of machineryPaths) {
-      scope.route({
-        method: m.method as "GET",
-        url: fastifyPath(m.path),
-        handler: async (_req, reply) => reply.code(501).type("text/plain; charset=utf-8").send(`${m.reason}\n`),
-      });
+      const handler = async (_req: unknown, reply: FastifyReply) => reply.code(501).type("text/plain; charset=utf-8").send(`${m.reason}\n`);
+      if (m.method === "*") scope.all(fastifyPath(m.path), handler);
+      else scope.route({ method: m.method as "GET", url: fastifyPath(m.path), handler });
     }
   },
 };

@@ -1,7 +1,9 @@
 // tsuru paths that describe machinery Kubernetes owns in Berth (Docker nodes and node
 // containers, IaaS machines, install hosts, healing, node autoscaling, provisioner clusters,
-// platforms/builds, routers, volumes, brokers, debug). They answer 501 with a message that
-// says what to use instead, never a silent 404. docs/api/tsuru.md is generated from this table.
+// platforms/builds, routers, volumes, brokers, debug), or features Berth does not offer
+// (event blocks and webhooks, service broker APIs, e-mail resets, groups). They answer 501
+// with a message that says what to use instead, never a silent 404. docs/api/tsuru.md is
+// generated from this table.
 
 export interface MachineryPath {
   method: string;
@@ -21,6 +23,9 @@ const ROUTERS = "Routing is a Kubernetes Ingress per app in Berth: set domains w
 const VOLUMES = "Volumes are not supported by Berth yet";
 const BROKERS = "Service brokers are not supported: services come from Berth's catalog (kubectl get serviceclasses)";
 const SHELL = "Interactive shells are not supported through the API: use kubectl exec";
+const SERVICE_APIS = "tsuru service APIs (brokers with endpoints and passwords) are not how Berth provides services: its catalog is ServiceClass objects (kubectl apply -f)";
+const NO_MAIL = "Berth sends no e-mail: an administrator resets a password by deleting the user's password Secret and the user registers again, or the user changes it with PUT /users/password";
+const QUOTA = "Berth bounds resources with plans and pool quotas; team app counts are set with PUT /teams/{name}/quota";
 
 export const machineryPaths: MachineryPath[] = [
   ["GET", "/{provisioner}/node", NODES],
@@ -105,4 +110,29 @@ export const machineryPaths: MachineryPath[] = [
   ["POST", "/auth/saml", "Berth supports the native login scheme only (GET /auth/scheme)"],
   ["POST", "/apps/{app}/units/register", "Units are pods that register themselves with Kubernetes"],
   ["POST", "/apps/{app}/units/{unit}", "Unit status comes from the pod's status in Kubernetes"],
+  ["POST", "/apps/{app}/log", "Units log to standard output and Kubernetes collects it; there is nothing to post"],
+  ["GET", "/apps/{app}/metric/envs", "Berth does not configure a metrics backend for apps; scrape the pods with your own monitoring"],
+  ["PUT", "/apps/{app}/deploy/rollback/update", "Every release can be rolled back to while it is kept (releaseHistoryLimit); there is no per-image switch"],
+  ["GET", "/events/blocks", "Event blocks are not supported: lock an app (POST /apps/{app}/lock) to stop changes to it"],
+  ["POST", "/events/blocks", "Event blocks are not supported: lock an app (POST /apps/{app}/lock) to stop changes to it"],
+  ["DELETE", "/events/blocks/{uuid}", "Event blocks are not supported: lock an app (POST /apps/{app}/lock) to stop changes to it"],
+  ["POST", "/events/{uuid}/cancel", "Berth's events are finished records of releases; there is nothing running to cancel"],
+  ["GET", "/events/webhooks", "Event webhooks are not supported: watch Berth's resources with the Kubernetes API instead"],
+  ["GET", "/events/webhooks/{name}", "Event webhooks are not supported: watch Berth's resources with the Kubernetes API instead"],
+  ["POST", "/events/webhooks", "Event webhooks are not supported: watch Berth's resources with the Kubernetes API instead"],
+  ["PUT", "/events/webhooks/{name}", "Event webhooks are not supported: watch Berth's resources with the Kubernetes API instead"],
+  ["DELETE", "/events/webhooks/{name}", "Event webhooks are not supported: watch Berth's resources with the Kubernetes API instead"],
+  ["POST", "/roles/{name}/group", "Berth has no user groups: assign roles to users or team tokens"],
+  ["DELETE", "/roles/{name}/group/{group_name}", "Berth has no user groups: assign roles to users or team tokens"],
+  ["POST", "/users/{email}/password", NO_MAIL],
+  ["PUT", "/apps/{app}/quota", QUOTA],
+  ["PUT", "/users/{email}/quota", QUOTA],
+  ["POST", "/services", SERVICE_APIS],
+  ["PUT", "/services/{name}", SERVICE_APIS],
+  ["DELETE", "/services/{name}", SERVICE_APIS],
+  ["PUT", "/services/{name}/doc", SERVICE_APIS],
+  ["PUT", "/services/{service}/team/{team}", SERVICE_APIS],
+  ["DELETE", "/services/{service}/team/{team}", SERVICE_APIS],
+  ["*", "/services/proxy/service/{service}", SERVICE_APIS],
+  ["*", "/services/{service}/proxy/{instance}", SERVICE_APIS],
 ].map(([method, path, reason]) => ({ method: method as string, path: path as string, reason: reason as string }));

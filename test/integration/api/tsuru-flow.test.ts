@@ -265,6 +265,20 @@ spec:
     expect((await call("DELETE", `/1.0/apps/${app}/versions/999`, { token: admin })).status).to.equal(404);
   });
 
+  it("autoscales units, shows deploy events by id and runs one-off commands", async () => {
+    expect((await call("POST", `/1.0/apps/${app}/units/autoscale`, { token: admin, form: { process: "web", minUnits: "5", maxUnits: "2" } })).status).to.equal(400);
+    expect((await call("POST", `/1.0/apps/${app}/units/autoscale`, { token: admin, form: { process: "web", minUnits: "2", maxUnits: "6", averageCPU: "70%" } })).status).to.equal(200);
+    expect((await call("GET", `/1.0/apps/${app}/units/autoscale`, { token: admin })).json()).to.deep.equal([{ process: "web", minUnits: 2, maxUnits: 6, averageCPU: "70%", version: 0 }]);
+    await eventually("an HPA", async () => (await kubectl("get", "hpa", `${app}-web`, "-n", `pool-${pool}`, "-o", "jsonpath={.spec.maxReplicas}")) === "6");
+    expect((await call("DELETE", `/1.0/apps/${app}/units/autoscale`, { token: admin })).status).to.equal(200);
+    const events = (await call("GET", `/1.0/events?target.value=${app}`, { token: admin })).json<{ UniqueID: string }[]>();
+    expect((await call("GET", `/1.0/events/${events[0]!.UniqueID}`, { token: admin })).json()).to.deep.include({ UniqueID: events[0]!.UniqueID });
+    expect((await call("GET", `/1.0/events/${events[0]!.UniqueID}`, { token: userC })).status).to.equal(404);
+    const run = await call("POST", `/1.0/apps/${app}/run`, { token: admin, form: { command: "echo hi" } });
+    expect(run.status).to.equal(200);
+    expect(run.text).to.not.contain('"Error"');
+  });
+
   it("removes the app", async () => {
     const rm = await call("DELETE", `/1.0/apps/${app}`, { token: admin });
     expect(rm.status).to.equal(200);
