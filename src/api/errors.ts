@@ -12,7 +12,7 @@ export class ApiError extends Error {
 }
 
 export const badRequest = (msg: string, fields?: Record<string, string[]>) => new ApiError(400, msg, fields);
-export const unauthorized = (msg = "You must provide a valid token") => new ApiError(401, msg);
+export const unauthorized = (msg = "You must provide a valid Authorization header") => new ApiError(401, msg);
 export const forbidden = (msg = "You don't have permission to do this action") => new ApiError(403, msg);
 export const notFound = (msg: string) => new ApiError(404, msg);
 export const conflict = (msg: string) => new ApiError(409, msg);

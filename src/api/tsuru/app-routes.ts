@@ -62,7 +62,8 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       ...(list(f, "tag").length ? { tags: list(f, "tag") } : {}),
     };
     const app = await apps.create(name, spec, pool, actor(p));
-    return reply.code(201).send({ status: "success", repository_url: "", ip: app.status?.urls?.[0] ?? "" });
+    // String values only: the CLI decodes this into a map of strings.
+    return reply.code(201).send({ status: "success", ip: app.status?.urls?.[0]?.replace(/^https?:\/\//, "") ?? "" });
   });
 
   s.get("/apps", async (req, reply) => {
@@ -86,7 +87,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     return appInfo(app, apps.pods(app), app.spec.plan ? apps.plan(app.spec.plan) : undefined, apps.releases(app));
   });
 
-  s.put<P<"app">>("/apps/:app", async (req, reply) => {
+  s.put<P<"app">>("/apps/:app", (req, reply) => {
     const p = caller(deps, req);
     const app = load(p, req.params.app);
     const f = form(req);
@@ -105,8 +106,11 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       patch.owner = str(f, "teamOwner");
     }
     if (list(f, "tag").length) patch.tags = list(f, "tag");
-    await apps.patch(app, patch, actor(p));
-    return reply.code(200).send();
+    return streamed(reply, async (out) => {
+      out.message(`---- Updating app "${req.params.app}" ----`);
+      await apps.patch(app, patch, actor(p));
+      out.message(" ---> updated");
+    });
   });
 
   s.delete<P<"app">>("/apps/:app", (req, reply) => {
@@ -199,21 +203,25 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const app = load(caller(deps, req), req.params.app);
     const wanted = new Set(list(form(req), "env"));
     const priv = await apps.privateEnv(app);
+    // Private values stay masked here (tsuru sends them and lets the CLI mask them).
     const all = [
-      ...(app.spec.env ?? []).map((v) => ({ name: v.name, value: v.value ?? "", public: true })),
-      ...Object.keys(priv).map((k) => ({ name: k, value: "*** (private variable)", public: false })),
-    ];
-    return all.filter((v) => !wanted.size || wanted.has(v.name));
+      ...(app.spec.env ?? []).map((v) => ({ name: v.name, value: v.value ?? "", alias: "", public: true, managedBy: "" })),
+      ...Object.keys(priv).map((k) => ({ name: k, value: "*** (private variable)", alias: "", public: false, managedBy: "" })),
+    ].filter((v) => !wanted.size || wanted.has(v.name));
+    return all.length ? all : null;
   });
 
   s.post<P<"app">>("/apps/:app/env", (req, reply) => {
     const p = caller(deps, req);
     const app = load(p, req.params.app);
     const f = form(req);
+    // Form: Envs.0.Name / Envs.0.Value (any case); JSON (go-tsuruclient): {"envs": [{"name", "value"}]}.
     const envs: { name: string; value: string }[] = [];
-    for (let i = 0; str(f, `Envs.${i}.Name`) !== undefined || str(f, `envs.${i}.name`) !== undefined; i++) {
-      envs.push({ name: str(f, `Envs.${i}.Name`) ?? str(f, `envs.${i}.name`) ?? "", value: str(f, `Envs.${i}.Value`) ?? str(f, `envs.${i}.value`) ?? "" });
+    const json = (req.body as { envs?: unknown; Envs?: unknown } | undefined)?.envs ?? (req.body as { Envs?: unknown } | undefined)?.Envs;
+    if (Array.isArray(json)) {
+      for (const e of json as Record<string, unknown>[]) envs.push({ name: String(e.name ?? e.Name ?? ""), value: String(e.value ?? e.Value ?? "") });
     }
+    for (let i = 0; str(f, `Envs.${i}.Name`) !== undefined; i++) envs.push({ name: str(f, `Envs.${i}.Name`) ?? "", value: str(f, `Envs.${i}.Value`) ?? "" });
     if (!envs.length) throw badRequest("You must provide the list of environment variables");
     for (const e of envs) if (!ENV_NAME.test(e.name)) throw badRequest(`Invalid environment variable name: '${e.name}'`);
     const isPrivate = bool(f, "Private") || bool(f, "private");
@@ -316,10 +324,13 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const releases = apps.releases(app);
     const target = releases.find((r) => `${r.spec.version}` === wanted.replace(/^v/, "") || r.spec.image === wanted);
     if (!target) throw notFound(`version not found: ${wanted}`);
-    await deployResponse(reply, app, async (say) => {
+    // Unlike deploy (plain text ending in "OK"), tsuru streams a rollback as JSON messages, without "OK".
+    return streamed(reply, async (out) => {
+      const say = (l: string) => out.message(l);
       say(`---- Rolling back to v${target.spec.version} (${target.spec.image}) ----`);
       const { image, ...rest } = await apps.rollbackPatch(app, target);
-      return deployImage(p, app, image ?? target.spec.image, say, rest);
+      const r = await deployImage(p, app, image ?? target.spec.image, say, rest);
+      say(`---> Release v${r?.spec.version ?? "?"}: ${r?.spec.summary ?? ""}`);
     });
   });
 

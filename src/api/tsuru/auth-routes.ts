@@ -22,8 +22,9 @@ export function authRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.get("/auth/schemes", async () => [scheme]);
 
   const login = async (email: string, password: string) => {
-    const { token, user } = await identity.login(email, password);
-    return { token, is_admin: user.spec.admin ?? false };
+    // Only "token": the CLI decodes this into a map of strings.
+    const { token } = await identity.login(email, password);
+    return { token };
   };
   s.post("/auth/login", async (req) => {
     const f = form(req);

@@ -22,9 +22,14 @@ export const tsuruDialect: Dialect<ApiDeps> = {
   name: "tsuru",
   prefixes: ["/tsuru"],
   sendError(reply, err) {
+    if (err.status === 401) reply.header("WWW-Authenticate", 'Bearer realm="tsuru" scope="tsuru-scope"');
     reply.code(err.status).type("text/plain; charset=utf-8").send(`${err.message}\n`);
   },
   routes(scope: FastifyInstance, deps: ApiDeps) {
+    // The tsuru CLI warns when the server says it needs a newer client.
+    scope.addHook("onSend", async (_req, reply) => {
+      reply.header("Supported-Tsuru", "1.0.1");
+    });
     scope.get("/healthcheck", async (_req, reply) => reply.type("text/plain").send("WORKING"));
     scope.get("/info", async () => ({ version: "berth-0.1.0" }));
     authRoutes(scope, deps);

@@ -18,14 +18,23 @@ export function form(req: FastifyRequest): Form {
   return { ...query, ...body };
 }
 
+/** tsuru matches form keys without regard to case ("noRestart" = "NoRestart"). */
+function lookup(f: Form, key: string): string | string[] | undefined {
+  if (key in f) return f[key];
+  const lower = key.toLowerCase();
+  const k = Object.keys(f).find((x) => x.toLowerCase() === lower);
+  return k === undefined ? undefined : f[k];
+}
+
 export function str(f: Form, key: string): string | undefined {
-  const v = f[key];
+  const v = lookup(f, key);
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
   return Array.isArray(v) ? v[0] : v;
 }
 
 export function list(f: Form, key: string): string[] {
-  const v = f[key];
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+  const v = lookup(f, key);
+  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
 }
 
 export function required(f: Form, key: string, message?: string): string {
@@ -56,10 +65,10 @@ export class JsonStream {
     reply.raw.writeHead(200, { "Content-Type": "application/x-json-stream", "Cache-Control": "no-cache" });
   }
   message(text: string): void {
-    this.reply.raw.write(JSON.stringify({ Message: text.endsWith("\n") ? text : `${text}\n` }) + "\n");
+    this.reply.raw.write(JSON.stringify({ Message: text.endsWith("\n") ? text : `${text}\n`, Timestamp: new Date().toISOString() }) + "\n");
   }
   error(text: string): void {
-    this.reply.raw.write(JSON.stringify({ Message: "", Error: text }) + "\n");
+    this.reply.raw.write(JSON.stringify({ Message: "", Error: text, Timestamp: new Date().toISOString() }) + "\n");
   }
   end(): void {
     this.reply.raw.end();

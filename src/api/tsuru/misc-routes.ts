@@ -26,14 +26,14 @@ export function miscRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const lines = int(f, "lines", 10);
     if (lines < 0 || lines > 10_000) throw badRequest("lines must be between 0 and 10000");
     const unit = str(f, "unit");
-    const entries: { Date: string; Message: string; Source: string; AppName: string; Unit: string }[] = [];
+    const entries: { Date: string; Message: string; Source: string; Name: string; Unit: string }[] = [];
     for (const pod of apps.pods(app).filter((x) => !unit || x.metadata.name === unit)) {
       const text = await client
         .requestText(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/log`, { tailLines: lines, timestamps: true })
         .catch(() => "");
       for (const line of text.split("\n").filter(Boolean)) {
         const i = line.indexOf(" ");
-        entries.push({ Date: line.slice(0, i), Message: line.slice(i + 1), Source: pod.metadata.labels?.["berth.dev/process"] ?? "", AppName: app.metadata.name ?? "", Unit: pod.metadata.name ?? "" });
+        entries.push({ Date: line.slice(0, i), Message: line.slice(i + 1), Source: pod.metadata.labels?.["berth.dev/process"] ?? "", Name: app.metadata.name ?? "", Unit: pod.metadata.name ?? "" });
       }
     }
     return entries.sort((a, b) => a.Date.localeCompare(b.Date)).slice(-lines);

@@ -64,7 +64,9 @@ describe("tsuru dialect: the whole flow over HTTP", function () {
     const anon = await call("GET", "/1.0/apps");
     expect(anon.status).to.equal(401);
     expect(anon.headers.get("content-type")).to.match(/^text\/plain/);
-    expect(anon.text).to.equal("You must provide a valid token\n");
+    expect(anon.text).to.equal("You must provide a valid Authorization header\n");
+    expect(anon.headers.get("www-authenticate")).to.match(/^Bearer/);
+    expect(anon.headers.get("supported-tsuru")).to.equal("1.0.1");
   });
 
   it("registers users, logs in, and makes an administrator explicit", async () => {
@@ -105,7 +107,7 @@ describe("tsuru dialect: the whole flow over HTTP", function () {
   });
 
   it("sets public and private env, deploys an image and ends the stream with OK", async () => {
-    const pub = await call("POST", `/1.0/apps/${app}/env`, { token: admin, form: { "Envs.0.Name": "GREETING", "Envs.0.Value": "hi", NoRestart: "false" } });
+    const pub = await call("POST", `/1.0/apps/${app}/env`, { token: admin, form: { "envs.0.name": "GREETING", "envs.0.value": "hi", noRestart: "false" } });
     expect(pub.status).to.equal(200);
     expect(pub.headers.get("content-type")).to.equal("application/x-json-stream");
     expect(pub.text.trim().split("\n").map((l) => JSON.parse(l) as { Message: string })[0]?.Message).to.match(/Setting 1 new environment variables/);
@@ -114,8 +116,8 @@ describe("tsuru dialect: the whole flow over HTTP", function () {
     expect(priv.text).to.not.contain('"Error"');
     const env = await call("GET", `/1.0/apps/${app}/env`, { token: admin });
     expect(env.json()).to.deep.include.members([
-      { name: "GREETING", value: "hi", public: true },
-      { name: "DB_PASSWORD", value: "*** (private variable)", public: false },
+      { name: "GREETING", value: "hi", alias: "", public: true, managedBy: "" },
+      { name: "DB_PASSWORD", value: "*** (private variable)", alias: "", public: false, managedBy: "" },
     ]);
     // The private value is in no listable custom resource.
     expect(await kubectl("get", "apps.berth.dev,releases.berth.dev", "-A", "-o", "json")).to.not.contain("hunter2");
@@ -143,7 +145,11 @@ describe("tsuru dialect: the whole flow over HTTP", function () {
     const second = await call("POST", `/1.0/apps/${app}/deploy`, { token: admin, form: { image: "nginx:1.28" } });
     expect(second.text.trimEnd().split("\n").at(-1)).to.equal("OK");
     const rb = await call("POST", `/1.0/apps/${app}/deploy/rollback`, { token: admin, form: { image: "nginx:1.27", origin: "rollback" } });
-    expect(rb.text.trimEnd().split("\n").at(-1)).to.equal("OK");
+    expect(rb.headers.get("content-type")).to.equal("application/x-json-stream");
+    const messages = rb.text.trim().split("\n").map((l) => JSON.parse(l) as { Message: string; Error?: string });
+    expect(messages.some((m) => m.Error)).to.equal(false);
+    expect(messages.at(-1)?.Message).to.match(/Release v\d+/);
+    expect(messages.every((m) => typeof (m as { Timestamp?: string }).Timestamp === "string")).to.equal(true);
     const deploys = (await call("GET", `/1.0/deploys?app=${app}`, { token: admin })).json<{ Image: string; Origin: string; Message: string }[]>();
     expect(deploys[0], JSON.stringify(deploys.map((d) => [d.Image, d.Origin, d.Message]))).to.include({ Image: "nginx:1.27", Origin: "rollback" });
     expect(deploys[0]?.Message).to.match(/rolled back to v\d+/);
