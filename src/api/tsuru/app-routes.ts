@@ -2,7 +2,8 @@
 // grants, cnames, env, units, deploy, rollback, deploys.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Types } from "../../kube/resource.ts";
-import type { App, AppSpec, Release } from "../../model/kinds.ts";
+import type { App, AppSpec, Release, ServiceInstance } from "../../model/kinds.ts";
+import { BerthTypes } from "../../model/kinds.ts";
 import { isTrue } from "../../runtime/conditions.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError, badRequest, conflict, forbidden, notFound } from "../errors.ts";
@@ -84,7 +85,12 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
 
   s.get<P<"app">>("/apps/:app", async (req) => {
     const app = load(caller(deps, req), req.params.app);
-    return appInfo(app, apps.pods(app), app.spec.plan ? apps.plan(app.spec.plan) : undefined, apps.releases(app));
+    const instances = deps.informers.informerFor<ServiceInstance>(BerthTypes.ServiceInstance).store;
+    const bindings = (app.spec.serviceBindings ?? []).map((b) => {
+      const si = instances.get(`${app.metadata.namespace}/${b.name}`);
+      return { service: si?.spec.serviceClass ?? "", instance: b.name, plan: si?.spec.plan ?? "" };
+    });
+    return appInfo(app, apps.pods(app), app.spec.plan ? apps.plan(app.spec.plan) : undefined, apps.releases(app), bindings);
   });
 
   s.put<P<"app">>("/apps/:app", (req, reply) => {

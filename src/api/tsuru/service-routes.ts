@@ -57,8 +57,15 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const out = listing(caller(deps, req));
     return out.length ? out : reply.code(204).send();
   });
+  // Every readable service, with the caller's instances (bound to ?app= when given).
   s.get("/services/instances", async (req, reply) => {
-    const out = listing(caller(deps, req)).filter((x) => x.instances.length);
+    const p = caller(deps, req);
+    const appName = str(form(req), "app");
+    const app = appName ? apps.app(appName) : undefined;
+    const out = listing(p)
+      .map((x) => (app ? { ...x, service_instances: x.service_instances.filter((i) => i.apps.includes(app.metadata.name)) } : x))
+      .map((x) => ({ ...x, instances: x.service_instances.map((i) => i.name), plans: x.service_instances.map((i) => i.plan_name) }))
+      .sort((a, b) => String(a.service).localeCompare(String(b.service)));
     return out.length ? out : reply.code(204).send();
   });
   s.get<P<"name">>("/services/:name", async (req) => {

@@ -19,10 +19,13 @@ export function millicpu(q: string | undefined): number {
 
 export function planView(p: Plan | undefined) {
   if (!p) return { name: "", memory: 0, cpumilli: 0, default: false };
-  return { name: p.metadata.name, memory: bytes(p.spec.memory), cpumilli: millicpu(p.spec.cpu), default: p.spec.default ?? false, override: {} };
+  return { name: p.metadata.name, memory: bytes(p.spec.memory), cpumilli: millicpu(p.spec.cpu), default: p.spec.default ?? false, override: { memory: null, cpumilli: null, cpuBurst: null } };
 }
 
 export function unitView(app: App, pod: Pod, version: number | undefined) {
+  const proc = app.spec.processes.find((p) => p.name === pod.metadata.labels?.[Labels.process]);
+  const port = proc?.ports?.[0]?.port;
+  const host = pod.status?.podIP && port ? `${pod.status.podIP}:${port}` : "";
   const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
   const phase = pod.status?.phase ?? "Pending";
   const status = pod.metadata.deletionTimestamp ? "stopping" : phase === "Running" ? (ready ? "started" : "starting") : phase === "Pending" ? "created" : "error";
@@ -37,8 +40,11 @@ export function unitView(app: App, pod: Pod, version: number | undefined) {
     IP: pod.status?.hostIP ?? "",
     Status: status,
     StatusReason: "",
-    Address: null,
-    Addresses: [],
+    // Go url.URL field names; the CLI reads Address.Host.
+    Address: host ? { Scheme: "http", Host: host } : null,
+    Addresses: null,
+    HostAddr: pod.status?.podIP ?? "",
+    HostPort: port ? String(port) : "",
     Version: release ? Number(release.slice(1)) : (version ?? 0),
     Routable: true,
     Ready: ready,
@@ -51,6 +57,11 @@ export function lockView(app: App) {
   return { Locked: app.spec.locked ?? false, Reason: "", Owner: "", AcquireDate: "0001-01-01T00:00:00Z" };
 }
 
+function routers(app: App) {
+  const addresses = (app.status?.urls ?? []).map((u) => u.replace(/^https?:\/\//, ""));
+  return addresses.length ? [{ name: "ingress", opts: {}, address: addresses[0], addresses, type: "ingress" }] : [];
+}
+
 export function appListItem(app: App, pods: Pod[], plan: Plan | undefined) {
   return {
     name: app.metadata.name,
@@ -60,7 +71,7 @@ export function appListItem(app: App, pods: Pod[], plan: Plan | undefined) {
     units: pods.map((p) => unitView(app, p, app.status?.currentReleaseVersion)),
     cname: app.spec.domains ?? [],
     ip: app.status?.urls?.[0]?.replace(/^https?:\/\//, "") ?? "",
-    routers: [],
+    routers: routers(app),
     lock: lockView(app),
     tags: app.spec.tags ?? [],
     description: app.spec.description ?? "",
@@ -68,9 +79,14 @@ export function appListItem(app: App, pods: Pod[], plan: Plan | undefined) {
   };
 }
 
-export function appInfo(app: App, pods: Pod[], plan: Plan | undefined, releases: Release[]) {
+export function appInfo(app: App, pods: Pod[], plan: Plan | undefined, releases: Release[], bindings: { service: string; instance: string; plan: string }[] = []) {
   return {
     ...appListItem(app, pods, plan),
+    router: "ingress",
+    routeropts: {},
+    metadata: { labels: [], annotations: [] },
+    serviceInstanceBinds: bindings,
+    provisioner: "kubernetes",
     platform: "",
     teams: [...new Set([app.spec.owner, ...(app.spec.teams ?? [])].filter(Boolean))],
     owner: app.metadata.annotations?.["berth.dev/actor"] ?? "",
