@@ -152,8 +152,8 @@ export class KubeClient {
     return text;
   }
 
-  get<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T> {
-    return this.request("GET", resourcePath(t, namespace, name));
+  get<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string, o: { timeoutMs?: number } = {}): Promise<T> {
+    return this.request("GET", resourcePath(t, namespace, name), o);
   }
 
   async getOrUndefined<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
@@ -179,16 +179,17 @@ export class KubeClient {
     });
   }
 
-  create<T extends KubeObject>(t: ResourceType, obj: T, o: { dryRun?: boolean } = {}): Promise<T> {
+  create<T extends KubeObject>(t: ResourceType, obj: T, o: { dryRun?: boolean; timeoutMs?: number } = {}): Promise<T> {
     return this.request("POST", resourcePath(t, obj.metadata.namespace), {
       body: { apiVersion: apiVersionOf(t), kind: t.kind, ...obj },
       query: { dryRun: o.dryRun ? "All" : undefined },
+      ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
     });
   }
 
-  replace<T extends KubeObject>(t: ResourceType, obj: T, subresource?: "status"): Promise<T> {
-    const path = resourcePath(t, obj.metadata.namespace, obj.metadata.name) + (subresource ? `/${subresource}` : "");
-    return this.request("PUT", path, { body: obj });
+  replace<T extends KubeObject>(t: ResourceType, obj: T, o: { subresource?: "status"; timeoutMs?: number } = {}): Promise<T> {
+    const path = resourcePath(t, obj.metadata.namespace, obj.metadata.name) + (o.subresource ? `/${o.subresource}` : "");
+    return this.request("PUT", path, { body: obj, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
   }
 
   /** Server-side apply: the caller's fields become owned by fieldManager. */

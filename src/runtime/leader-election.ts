@@ -93,6 +93,8 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
+    // A request may not outlive the renew deadline: a hung call must not hide a lost lease.
+    const timeoutMs = Math.max(500, Math.min(this.renewDeadlineMs / 2, this.retryPeriodMs * 2));
     const now = new Date();
     const mine: LeaseSpec = {
       holderIdentity: this.o.identity,
@@ -104,10 +106,10 @@ export class LeaderElector {
     try {
       let lease: Lease;
       try {
-        lease = await this.client.get<Lease>(Types.Lease, this.o.namespace, this.o.name);
+        lease = await this.client.get<Lease>(Types.Lease, this.o.namespace, this.o.name, { timeoutMs });
       } catch (e) {
         if (!isNotFound(e)) throw e;
-        await this.client.create<Lease>(Types.Lease, { metadata: { name: this.o.name, namespace: this.o.namespace }, spec: mine });
+        await this.client.create<Lease>(Types.Lease, { metadata: { name: this.o.name, namespace: this.o.namespace }, spec: mine }, { timeoutMs });
         this.observe(mine);
         return true;
       }
@@ -121,7 +123,7 @@ export class LeaderElector {
         ? { ...spec, renewTime: mine.renewTime, leaseDurationSeconds: mine.leaseDurationSeconds }
         : { ...mine, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 };
       // The resourceVersion makes this a compare-and-swap: a concurrent writer gets 409.
-      await this.client.replace<Lease>(Types.Lease, { ...lease, spec: next });
+      await this.client.replace<Lease>(Types.Lease, { ...lease, spec: next }, { timeoutMs });
       this.observe(next);
       return true;
     } catch (e) {
