@@ -102,6 +102,7 @@ export interface ProcessStatus {
 export interface AppStatus extends CommonStatus {
   currentRelease?: string;
   currentReleaseVersion?: number;
+  state?: AppState;
   readySummary?: string;
   urls?: string[];
   processes?: ProcessStatus[];

@@ -239,6 +239,7 @@ export class AppReconciler implements Reconciler {
       observedGeneration: gen,
       currentRelease: version,
       currentReleaseVersion: release.spec.version,
+      state,
       readySummary: `${ready}/${desired}`,
       urls: appURLs(app),
       processes,
