@@ -9,6 +9,7 @@ import type { ApiDeps } from "../deps.ts";
 import { badRequest, fromKubernetes, notFound } from "../errors.ts";
 import { canSeeApp, canSeeInstance, requireApp, requireTeamMember } from "../identity/principal.ts";
 import { caller, form, int, required, str, streamed } from "./http.ts";
+import { eventView } from "./views.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 
@@ -68,17 +69,7 @@ export function extraRoutes(s: FastifyInstance, deps: ApiDeps): void {
     for (const a of apps.apps().filter((x) => canSeeApp(p, x))) {
       const r = apps.releases(a).find((x) => x.metadata.uid === req.params.uuid);
       if (r) {
-        return {
-          UniqueID: r.metadata.uid,
-          Target: { Type: "app", Value: a.metadata.name },
-          Kind: { Type: "permission", Name: r.spec.rollbackOf !== undefined ? "app.deploy.rollback" : "app.deploy" },
-          Owner: { Type: "user", Name: r.spec.author ?? "" },
-          StartTime: r.metadata.creationTimestamp,
-          EndTime: r.metadata.creationTimestamp,
-          Running: false,
-          Error: "",
-          CustomData: { summary: r.spec.summary, version: r.spec.version, image: r.spec.image },
-        };
+        return eventView(a, r);
       }
     }
     throw notFound("Event not found.");

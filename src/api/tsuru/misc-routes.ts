@@ -7,6 +7,7 @@ import { badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
 import { canSeeApp, requireAdmin, requireApp, requireTeamMember } from "../identity/principal.ts";
 import { NAME } from "../identity/store.ts";
 import { caller, form, int, required, str } from "./http.ts";
+import { eventView } from "./views.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 
@@ -47,17 +48,7 @@ export function miscRoutes(s: FastifyInstance, deps: ApiDeps): void {
       .apps()
       .filter((a) => canSeeApp(p, a) && (!target || a.metadata.name === target))
       .flatMap((a) =>
-        apps.releases(a).map((r) => ({
-          UniqueID: r.metadata.uid,
-          Target: { Type: "app", Value: a.metadata.name },
-          Kind: { Type: "permission", Name: r.spec.rollbackOf !== undefined ? "app.deploy.rollback" : "app.deploy" },
-          Owner: { Type: "user", Name: r.spec.author ?? "" },
-          StartTime: r.metadata.creationTimestamp,
-          EndTime: r.metadata.creationTimestamp,
-          Running: false,
-          Error: "",
-          CustomData: { summary: r.spec.summary, version: r.spec.version, image: r.spec.image },
-        })),
+        apps.releases(a).map((r) => eventView(a, r)),
       )
       .sort((a, b) => String(b.StartTime).localeCompare(String(a.StartTime)));
     return out.length ? out : reply.code(204).send();

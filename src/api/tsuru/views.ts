@@ -128,3 +128,18 @@ export function poolView(p: Pool) {
     labels: p.spec.nodeSelector ?? {},
   };
 }
+
+/** A release as a tsuru event (kind app.deploy or app.deploy.rollback). */
+export function eventView(app: App, r: Release) {
+  return {
+    UniqueID: r.metadata.uid,
+    Target: { Type: "app", Value: app.metadata.name },
+    Kind: { Type: "permission", Name: r.spec.rollbackOf !== undefined ? "app.deploy.rollback" : "app.deploy" },
+    Owner: { Type: "user", Name: r.spec.author ?? "" },
+    StartTime: r.metadata.creationTimestamp,
+    EndTime: r.metadata.creationTimestamp,
+    Running: false,
+    Error: "",
+    CustomData: { summary: r.spec.summary, version: r.spec.version, image: r.spec.image },
+  };
+}
