@@ -152,7 +152,7 @@ export class IdentityStore {
 
   /** After an upgrade from a version without the marker: an existing administrator holds it. */
   async ensureAdminMarker(): Promise<void> {
-    const admin = this.users().find((u) => u.spec.admin);
+    const admin = this.users().find((u) => u.spec.admin && (!this.bootstrapAdmin || u.spec.email.toLowerCase() === this.bootstrapAdmin.toLowerCase()));
     if (!admin) return;
     await this.client
       .create(Types.ConfigMap, { metadata: { name: ADMIN_MARKER, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" } }, data: { user: admin.metadata.name ?? "", email: admin.spec.email } })
