@@ -147,7 +147,9 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
           scope.setErrorHandler((err, req, reply) => {
             const apiErr = toApiError(err);
             // Only the path is logged: query strings can carry credentials.
-            if (apiErr.status >= 500) opts.log.error("request failed", { method: req.method, url: pathOnly(req.url), error: String(err), stack: (err as Error).stack });
+            if (apiErr.status === 500) opts.log.error("request failed", { method: req.method, url: pathOnly(req.url), error: String(err), stack: (err as Error).stack });
+            // The cluster unreachable or busy: expected during outages, no stack needed.
+            else if (apiErr.status > 500) opts.log.warn("request failed", { method: req.method, url: pathOnly(req.url), status: apiErr.status, error: apiErr.message });
             if (reply.raw.headersSent) {
               reply.raw.end();
               return;

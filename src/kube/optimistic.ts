@@ -11,7 +11,7 @@ import type { KubeObject, ResourceType } from "./resource.ts";
 export type Mutation<T extends KubeObject> = (current: T) => Record<string, unknown> | undefined;
 
 export interface OptimisticOptions {
-  /** Attempts before giving up with the last conflict (default 10). */
+  /** Attempts before giving up with the last conflict (default 50: writers of one object, and its controller's status writes, each move its resourceVersion). */
   attempts?: number;
 }
 
@@ -30,7 +30,7 @@ export async function updateWithRetry<T extends KubeObject>(
   first?: T,
   o: OptimisticOptions = {},
 ): Promise<T> {
-  const attempts = o.attempts ?? 10;
+  const attempts = o.attempts ?? 50;
   let current = first ?? (await client.get<T>(t, namespace, name));
   for (let i = 1; ; i++) {
     const patch = mutate(current);
@@ -41,7 +41,7 @@ export async function updateWithRetry<T extends KubeObject>(
     } catch (e) {
       if (!isConflict(e) || i >= attempts) throw e;
       // A short, jittered pause spreads many writers of one object apart.
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * i));
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * Math.min(i, 10)));
       current = await client.get<T>(t, namespace, name);
     }
   }

@@ -191,18 +191,22 @@ export class IdentityStore {
    * per account and per client address.
    */
   async login(email: string, password: string, byUsername = false, from = ""): Promise<{ token: string; user: User }> {
-    this.throttle.check([`account:${email.toLowerCase()}`, `ip:${from}`]);
+    this.throttle.check([`account:${email.toLowerCase()}`]);
+    this.ipThrottle.check([`ip:${from}`]);
     const user = byUsername ? this.userByName(email) : this.userByEmail(email);
     const ok = user ? await this.checkPassword(user, password) : await verifyPassword(password, await DUMMY_HASH);
     if (!user || !ok) {
-      this.throttle.failed([`account:${email.toLowerCase()}`, `ip:${from}`]);
+      this.throttle.failed([`account:${email.toLowerCase()}`]);
+      this.ipThrottle.failed([`ip:${from}`]);
       throw unauthorized("Authentication failed, wrong password.");
     }
     this.throttle.succeeded(`account:${email.toLowerCase()}`);
     return { token: await this.issueToken(user, "Session", new Date(Date.now() + SESSION_MS)), user };
   }
 
-  private readonly throttle = new LoginThrottle();
+  /** 10 wrong passwords per account, 100 per client address (many users may share one, behind a proxy) in 5 minutes. */
+  private readonly throttle = new LoginThrottle(10);
+  private readonly ipThrottle = new LoginThrottle(100);
 
   async issueToken(user: User, kind: "Session" | "APIKey", expires?: Date): Promise<string> {
     const token = newToken();

@@ -36,7 +36,7 @@ function scalar(key: string, v: unknown): string {
 export function str(f: Form, key: string): string | undefined {
   const v: unknown = lookup(f, key);
   if (v === undefined || v === null) return undefined;
-  if (Array.isArray(v)) return v.length ? scalar(key, v[0]) : undefined;
+  if (Array.isArray(v)) return v.length ? v.map((x) => scalar(key, x))[0] : undefined;
   return scalar(key, v);
 }
 
