@@ -26,6 +26,8 @@ interface LogEntry {
 
 /** How often a followed log looks for new units. */
 const LOG_POLL_MS = 2_000;
+/** How long before a followed unit whose log stream ended is tried again. */
+const LOG_RETRY_MS = 10_000;
 
 /** A kubelet log line ("<RFC3339 time> <message>") as tsuru's log entry (tsuru/tsuru:types/app/log.go Applog). */
 function logEntry(app: App, pod: KubeObject, line: string): LogEntry {
@@ -76,7 +78,8 @@ export function miscRoutes(s: FastifyInstance, deps: ApiDeps): void {
             if (line && !done.signal.aborted) reply.raw.write(`${JSON.stringify([logEntry(app, pod, line)])}\n`);
           })
           .catch(() => undefined)
-          .finally(() => followed.delete(name));
+          // A unit whose log cannot be read (not running yet, or a node without a kubelet) is tried again later.
+          .finally(() => setTimeout(() => followed.delete(name), LOG_RETRY_MS).unref());
       }
       await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MS).unref());
     }
