@@ -157,19 +157,15 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     // app update --memory/--cpu: the process's own resources win over the plan's.
     const override = planOverrideOf(req, f);
     if (override.cpuBurst !== undefined && override.cpuBurst !== 1) throw badRequest("Berth does not support CPU burst: requests and limits are equal. Use --cpu to change the CPU.");
-    if (override.memory !== undefined || override.cpumilli !== undefined) {
-      patch.processes = app.spec.processes.map((proc) => ({
-        ...proc,
-        resources: {
-          ...proc.resources,
-          ...(override.memory !== undefined ? { memory: memoryQuantity(override.memory) } : {}),
-          ...(override.cpumilli !== undefined ? { cpu: `${Math.round(override.cpumilli)}m` } : {}),
-        },
-      }));
-    }
+    const resources = {
+      ...(override.memory !== undefined ? { memory: memoryQuantity(override.memory) } : {}),
+      ...(override.cpumilli !== undefined ? { cpu: `${Math.round(override.cpumilli)}m` } : {}),
+    };
+    // The processes are read afresh (and retried) when resources change: other writers may scale them.
+    const change = Object.keys(resources).length ? (cur: App) => ({ ...patch, processes: cur.spec.processes.map((proc) => ({ ...proc, resources: { ...proc.resources, ...resources } })) }) : patch;
     return streamed(reply, async (out) => {
       out.message(`---- Updating app "${req.params.app}" ----`);
-      await apps.patch(app, patch, actor(p));
+      await apps.patch(app, change, actor(p));
       out.message(" ---> updated");
     });
   });
