@@ -7,7 +7,7 @@ import type { ApiDeps } from "../deps.ts";
 import { badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
 import { canSeeApp, requireAdmin, requireApp, requireTeamMember } from "../identity/principal.ts";
 import { NAME } from "../identity/store.ts";
-import { bool, caller, form, int, required, str } from "./http.ts";
+import { bool, caller, form, int, list, required, str } from "./http.ts";
 import { eventView } from "./views.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
@@ -89,14 +89,21 @@ export function miscRoutes(s: FastifyInstance, deps: ApiDeps): void {
   // Events: the deploys (releases) Berth recorded, newest first.
   s.get("/events", async (req, reply) => {
     const p = caller(deps, req);
-    const target = str(form(req), "target.value");
-    const out = apps
-      .apps()
-      .filter((a) => canSeeApp(p, a) && (!target || a.metadata.name === target))
-      .flatMap((a) =>
-        apps.releases(a).map((r) => eventView(a, r)),
-      )
-      .sort((a, b) => String(b.StartTime).localeCompare(String(a.StartTime)));
+    // The CLI's filters (tsuru/tsuru-client:tsuru/client/event.go eventFilter): lower-cased
+    // target.type, target.value, ownername, kindname (repeatable), running.
+    const f = form(req);
+    const target = str(f, "target.value");
+    const targetType = str(f, "target.type");
+    const owner = str(f, "ownername");
+    const kinds = new Set(list(f, "kindname"));
+    const out = (targetType && targetType !== "app") || bool(f, "running")
+      ? []
+      : apps
+          .apps()
+          .filter((a) => canSeeApp(p, a) && (!target || a.metadata.name === target))
+          .flatMap((a) => apps.releases(a).map((r) => eventView(a, r)))
+          .filter((e) => (!kinds.size || kinds.has(e.Kind.Name)) && (!owner || e.Owner.Name === owner))
+          .sort((a, b) => String(b.StartTime).localeCompare(String(a.StartTime)));
     return out.length ? out : reply.code(204).send();
   });
   s.get("/events/kinds", async (req) => {

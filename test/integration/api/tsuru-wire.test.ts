@@ -125,6 +125,10 @@ describe("tsuru wire (golden, CLI 1.34)", function () {
     expect(events.every((e) => OBJECT_ID.test(e.UniqueID))).to.equal(true);
     expect(events.map((e) => e.UniqueID)).to.include(deployEventId);
     expect((await call("GET", `/1.1/events/${deployEventId}`, { token: solo })).json()).to.include({ UniqueID: deployEventId });
+    // event list -k / -o / -t filters, lower-cased by the CLI (tsuru/tsuru-client:tsuru/client/event.go queryString).
+    expect((await call("GET", `/1.1/events?kindname=app.deploy&target.value=${app}`, { token: solo })).json<{ UniqueID: string }[]>().map((e) => e.UniqueID)).to.include(deployEventId);
+    expect((await call("GET", `/1.1/events?kindname=app.update.env.set&target.value=${app}`, { token: solo })).status).to.equal(204);
+    expect((await call("GET", `/1.1/events?target.type=pool&target.value=${app}`, { token: solo })).status).to.equal(204);
   });
 
   it("#17 unit kill: DELETE /1.12/apps/{app}/units/{unit} deletes that pod", async () => {
