@@ -11,7 +11,7 @@ import type { Principal } from "../identity/principal.ts";
 import { canSeeApp, requireApp, requireTeamMember } from "../identity/principal.ts";
 import { NAME } from "../identity/store.ts";
 import { planFor } from "../../reconcilers/desired/admission.ts";
-import { bool, caller, form, int, list, str, streamed, teamOrOnly } from "./http.ts";
+import { bool, caller, form, int, list, required, str, streamed, teamOrOnly } from "./http.ts";
 import type { JsonStream } from "./http.ts";
 import { isObjectId, releaseEventId } from "./object-id.ts";
 import { appInfo, appListItem, deployView } from "./views.ts";
@@ -53,6 +53,7 @@ function planOverrideOf(req: FastifyRequest, f: Record<string, string | string[]
   if (cpuBurst !== undefined) out.cpuBurst = cpuBurst;
   return out;
 }
+
 export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   const { apps } = deps;
   const load = (p: Principal, name: string): App => requireApp(p, apps.app(name), name);
@@ -82,8 +83,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.post("/apps", async (req, reply) => {
     const p = caller(deps, req);
     const f = form(req);
-    const name = str(f, "name")?.trim();
-    if (!name) throw badRequest("You must provide the app name");
+    const name = required(f, "name", "You must provide the app name");
     if (!NAME.test(name) || name.length > 40) throw badRequest("Invalid app name, your app should have at most 40 characters, containing only lower case letters, numbers or dashes, starting with a letter.");
     const team = teamOrOnly(p, str(f, "teamOwner"));
     requireTeamMember(p, team);
