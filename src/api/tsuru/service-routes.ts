@@ -92,7 +92,8 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const f = form(req);
     const name = required(f, "name", "You must provide a name for the service instance");
     if (!NAME.test(name) || name.length > 63) throw badRequest("Invalid service instance name: use lowercase letters, numbers and dashes.");
-    const plan = str(f, "plan") ?? c.spec.plans[0]?.name;
+    // The CLI sends plan= even without -p: empty means the service's first plan.
+    const plan = str(f, "plan")?.trim() || c.spec.plans[0]?.name;
     if (plan && !c.spec.plans.some((x) => x.name === plan)) throw badRequest(`Plan "${plan}" not found for service "${req.params.service}"`);
     // "owner" (tsuru's compatibility name) or "teamOwner"; empty means the caller's only team.
     const owner = teamOrOnly(p, str(f, "teamOwner")?.trim() || str(f, "owner"));

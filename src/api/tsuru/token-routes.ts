@@ -60,7 +60,7 @@ export function tokenRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const team = teamOrOnly(p, str(f, "team"));
     requireTeamMember(p, team);
     if (!identity.team(team)) throw notFound("Team not found");
-    const id = str(f, "token_id") ?? `${team}-${newToken().slice(0, 8)}`;
+    const id = str(f, "token_id")?.trim() || `${team}-${newToken().slice(0, 8)}`;
     if (!NAME.test(id)) throw badRequest("Invalid token_id: use lowercase letters, numbers and dashes.");
     if (teamTokens().some((t) => t.metadata.name === id)) throw conflict("Token already exists");
     const expiresIn = int(f, "expires_in", 0);
