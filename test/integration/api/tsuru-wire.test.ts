@@ -183,12 +183,19 @@ describe("tsuru wire (golden, CLI 1.34)", function () {
     expect(unbind.status, unbind.text).to.equal(200);
     expect(unbind.text).to.contain(`Instance \\"cache\\" is not bound to the app \\"${app}\\" anymore.`);
     expect((await call("DELETE", `/1.0/services/${svc}/instances/cache`, { token: solo })).status).to.equal(200);
+    // plan= empty (no -p) is the service's first plan.
+    expect((await call("POST", `/1.0/services/${svc}/instances`, { token: solo, form: { name: "cache2", plan: "", owner: "", teamOwner: "" } })).status).to.equal(201);
+    expect((await call("GET", `/1.0/services/${svc}/instances/cache2`, { token: solo })).json()).to.include({ PlanName: "tiny" });
+    expect((await call("DELETE", `/1.0/services/${svc}/instances/cache2`, { token: solo })).status).to.equal(200);
   });
 
   it("#18 team token create: an empty team= means the caller's only team", async () => {
     const created = await call("POST", "/1.6/tokens", { token: solo, form: { token_id: `wtok-${id}`, description: "", team: "", expires_in: "0" } });
     expect(created.status, created.text).to.equal(201);
     expect(created.json()).to.include({ team, token_id: `wtok-${id}` });
+    const unnamed = await call("POST", "/1.6/tokens", { token: solo, form: { token_id: "", team: "" } });
+    expect(unnamed.status, unnamed.text).to.equal(201);
+    expect(unnamed.json<{ token_id: string }>().token_id).to.match(new RegExp(`^${team}-`));
     const several = await call("POST", "/1.6/tokens", { token: duo, form: { token_id: `wtok2-${id}`, team: "" } });
     expect(several.status).to.equal(400);
     expect(several.text).to.equal("You must provide a team to execute this action.\n");
