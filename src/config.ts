@@ -18,6 +18,11 @@ export interface Config {
   retryPeriodMs: number;
   /** Namespace of Berth's own objects (the leader-election Lease). */
   namespace: string;
+  /**
+   * Namespaces whose Secrets the controllers watch (BERTH_SECRET_NAMESPACES, comma-separated),
+   * when RBAC grants Secrets only there; empty: cluster-wide.
+   */
+  secretNamespaces: string[];
   /** The e-mail that becomes administrator when it registers (unset: the first user to register). */
   bootstrapAdmin?: string;
   /** This replica's identity in leader election. */
@@ -71,6 +76,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     renewDeadlineMs,
     retryPeriodMs,
     namespace: env.BERTH_NAMESPACE ?? "berth-system",
+    secretNamespaces: (env.BERTH_SECRET_NAMESPACES ?? "").split(",").map((n) => n.trim()).filter(Boolean),
     bootstrapAdmin: env.BERTH_ADMIN_EMAIL || undefined,
     identity: env.BERTH_POD_NAME ?? `${hostname()}-${process.pid}`,
     aggregation: {

@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
       : undefined,
   });
   if (config.controllers) {
-    setupAppController(manager, config.concurrency);
+    setupAppController(manager, config.concurrency, config.secretNamespaces);
     setupPoolController(manager);
     setupTokenController(manager);
     setupServiceInstanceController(manager);

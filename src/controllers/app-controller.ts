@@ -8,7 +8,7 @@ import type { Manager } from "../runtime/manager.ts";
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
 
-export function setupAppController(mgr: Manager, concurrency: number): void {
+export function setupAppController(mgr: Manager, concurrency: number, secretNamespaces: readonly string[] = []): void {
   const f = mgr.informers;
   const apps = f.informerFor<App>(BerthTypes.App);
   apps.addIndex("pool", (a) => [a.spec.pool ?? ""]);
@@ -36,14 +36,17 @@ export function setupAppController(mgr: Manager, concurrency: number): void {
     .watches(BerthTypes.Plan, byIndex("plan"))
     .watches(BerthTypes.ServiceInstance, bound)
     .watches(BerthTypes.ServiceClass, (cls) => apps.store.list().filter((a) => a.spec.serviceBindings?.length).filter((a) => usesClass(a, cls.metadata.name ?? "")).map(keyOfApp))
-    // Every Secret the reconciler reads triggers it: the private environment (labelled with its
-    // app) and the credentials of bound instances (labelled with their instance).
-    .watches(Types.Secret, (s) => {
+    .withOptions({ concurrency });
+  // Every Secret the reconciler reads triggers it: the private environment (labelled with its
+  // app) and the credentials of bound instances (labelled with their instance). Cluster-wide,
+  // or in each of secretNamespaces where RBAC grants Secrets only there.
+  for (const namespace of secretNamespaces.length ? secretNamespaces : [undefined]) {
+    b.watches(Types.Secret, (s) => {
       const app = s.metadata.labels?.[Labels.app];
       return app ? [{ namespace: s.metadata.namespace, name: app }] : [];
-    }, { labelSelector: Labels.app })
-    .watches(Types.Secret, (s) => bound({ metadata: { namespace: s.metadata.namespace, name: s.metadata.labels?.[Labels.instance] ?? "" } }), { labelSelector: Labels.instance })
-    .withOptions({ concurrency });
+    }, { namespace, labelSelector: Labels.app });
+    b.watches(Types.Secret, (s) => bound({ metadata: { namespace: s.metadata.namespace, name: s.metadata.labels?.[Labels.instance] ?? "" } }), { namespace, labelSelector: Labels.instance });
+  }
   for (const t of [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress]) b.owns(t, MANAGED);
   b.complete(new AppReconciler(mgr.client, f, mgr.events));
 }
