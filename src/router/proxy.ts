@@ -40,6 +40,8 @@ interface Exchange {
   upstream?: Endpoint;
   upstreamRequest?: http.ClientRequest;
   tried: Set<string>;
+  /** This request's round-robin position: retries move on from it, not from other requests'. */
+  cursor?: number;
   timer?: NodeJS.Timeout;
   /** The router answered (an error) or gave up: late upstream events are ignored. */
   settled: boolean;
@@ -98,7 +100,8 @@ export function proxyHandler(o: ProxyOptions): (req: IncomingMessage, res: Serve
   }
 
   function forward(x: Exchange, route: Route, endpoints: readonly Endpoint[]): void {
-    const ep = pickEndpoint(endpoints, route.nextCursor(), x.tried);
+    x.cursor ??= route.nextCursor();
+    const ep = pickEndpoint(endpoints, x.cursor, x.tried);
     if (!ep) return reply(x, 502, "no-endpoint-accepted", `app "${route.app}" (namespace ${route.namespace}): none of its ${x.tried.size} endpoint(s) accepted a connection`);
     x.tried.add(ep.key);
     x.upstream = ep;
