@@ -12,7 +12,9 @@ export async function routerCommand(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
   });
-  log.info("router stopping: draining connections");
+  router.drain();
+  log.info("router stopping: not ready any more, draining connections", { delayMs: config.shutdownDelayMs });
+  await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
   await router.close();
   client.close();
   return 0;

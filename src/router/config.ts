@@ -22,6 +22,8 @@ export interface RouterConfig {
   /** Idle keep-alive connections kept per endpoint. */
   idleSocketsPerEndpoint: number;
   accessLog: boolean;
+  /** On SIGTERM: keep serving (readyz failing) this long so load balancers stop sending, then drain. */
+  shutdownDelayMs: number;
   logLevel: string;
 }
 
@@ -77,6 +79,7 @@ export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     upstreamNetworks,
     idleSocketsPerEndpoint: int(env, "BERTH_ROUTER_IDLE_SOCKETS", 64, 0, 10_000),
     accessLog: bool(env, "BERTH_ROUTER_ACCESS_LOG", true),
+    shutdownDelayMs: parseDuration(env.BERTH_ROUTER_SHUTDOWN_DELAY ?? "0s", "BERTH_ROUTER_SHUTDOWN_DELAY"),
     logLevel: env.BERTH_LOG_LEVEL ?? "info",
   };
 }

@@ -23,6 +23,8 @@ export interface RunningRouter {
   /** The bound HTTP port (the configured one, or the kernel's pick for port 0). */
   port: number;
   metricsPort: number;
+  /** Fails /readyz from now on (shutdown begins), while requests are still served. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -53,7 +55,8 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
   const upstream = config.upstreamNetworks.length ? networkList(config.upstreamNetworks) : undefined;
   const allowed = upstream ? (a: string) => upstream.check(a, a.includes(":") ? "ipv6" : "ipv4") : undefined;
   const table = watchRoutes(informers, { appsDomain: config.appsDomain, allowed });
-  const health = await startHealthServer(config.metricsHost, config.metricsPort, () => informers.hasSynced);
+  let draining = false;
+  const health = await startHealthServer(config.metricsHost, config.metricsPort, () => informers.hasSynced && !draining);
   informers.start(abort.signal);
   await informers.waitForSync();
   for (const c of table.contestedHosts()) log.warn("host claimed by more than one app: the oldest keeps it", c);
@@ -87,6 +90,9 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
     activity,
     port,
     metricsPort: health.port,
+    drain: () => {
+      draining = true;
+    },
     close: async () => {
       clearInterval(sweeper);
       await Promise.all(
