@@ -170,7 +170,12 @@ export function proxyHandler(o: ProxyOptions): (req: IncomingMessage, res: Serve
       (endpoints) => {
         if (x.settled || x.res.destroyed) return;
         if (endpoints.length) return forward(x, route, endpoints);
-        const what = route.service ? `its ${route.process} process has no ready pod` : "it has no process with a port to send HTTP to";
+        const unreachable = route.unreachable?.() ?? 0;
+        const what = !route.service
+          ? "it has no process with a port to send HTTP to"
+          : unreachable
+            ? `its ${unreachable} ready endpoint(s) are outside the networks this router may reach (BERTH_ROUTER_UPSTREAM_CIDRS)`
+            : `its ${route.process} process has no ready pod`;
         reply(x, 503, "no-ready-endpoints", `app "${route.app}" (namespace ${route.namespace}) has no ready endpoint: ${what}`);
       },
       (err: unknown) => reply(x, 503, "activation-failed", `app "${route.app}" (namespace ${route.namespace}) could not be started: ${String(err)}`),

@@ -21,6 +21,8 @@ export interface Route {
   readonly endpoints: readonly Endpoint[];
   /** The round-robin cursor: a new value on every call. */
   nextCursor(): number;
+  /** Ready endpoints left out because they are outside the networks the router may reach. */
+  unreachable?(): number;
 }
 
 export interface RouteSource {
@@ -57,6 +59,11 @@ class AppRoute implements Route {
     if (!this.service) return [];
     this.cached ??= readyEndpoints(this.table.slicesOf(this.serviceKey), this.portName, this.table.allowed);
     return this.cached;
+  }
+
+  unreachable(): number {
+    if (!this.service || !this.table.allowed) return 0;
+    return readyEndpoints(this.table.slicesOf(this.serviceKey), this.portName).length - this.endpoints.length;
   }
 
   invalidate(): void {

@@ -27,6 +27,7 @@ describe("router: RoutingTable", () => {
     const r = t.resolve("hello.berth.test");
     expect(r).to.include({ key: "team/hello", app: "hello", namespace: "team", service: "hello-web", process: "web" });
     expect(r?.endpoints.map((e) => e.key)).to.deep.equal(["10.245.1.2:8080"]);
+    expect(r?.unreachable?.()).to.equal(1);
     expect(t.resolve("www.hello.com")?.key).to.equal("team/hello");
     expect(t.resolve("other.berth.test")).to.equal(undefined);
   });
