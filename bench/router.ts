@@ -1,0 +1,179 @@
+// Router benchmark, against the cluster of the current kubeconfig, which needs the real node
+// (hack/cluster.sh with BERTH_REAL_NODES=1): one App with one pod running a small Node.js HTTP
+// server; requests/s and p50/p99 latency through `berth router` (its own process, access log on,
+// then off) and straight to the pod IP, in the same run, with the ratios.
+// Run: npm run bench:router   (BENCH_SECONDS=5, BENCH_CONCURRENCY=32, BENCH_WARMUP_SECONDS=1)
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import http from "node:http";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { setupAppController } from "../src/controllers/app-controller.ts";
+import { setupPoolController } from "../src/controllers/pool-controller.ts";
+import { Types } from "../src/kube/resource.ts";
+import { silentLogger } from "../src/log.ts";
+import type { App, Pool } from "../src/model/kinds.ts";
+import { BerthTypes } from "../src/model/kinds.ts";
+import { isTrue } from "../src/runtime/conditions.ts";
+import { Manager } from "../src/runtime/manager.ts";
+import type { EndpointSlice } from "../src/router/endpoints.ts";
+import { EndpointSliceType, readyEndpoints } from "../src/router/endpoints.ts";
+import { client, namespace, percentile, report } from "./support.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const REAL_NETWORK = "10.245.0.0/16";
+const DOMAIN = "bench.localhost";
+
+const realNodes = execFileSync("kubectl", ["get", "nodes", "-l", "berth.dev/node-group=real", "-o", "name"], { encoding: "utf8" }).trim();
+if (!realNodes) {
+  console.log("router benchmark: skipped, no node labelled berth.dev/node-group=real (start the cluster with the real node)");
+  process.exit(0);
+}
+const registry = process.env.BERTH_REGISTRY ?? "10.245.1.1:5000";
+execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", new URL("../crds/", import.meta.url).pathname], { stdio: "ignore" });
+
+const c = await client();
+const ns = await namespace(c, "bench-router");
+const poolName = `bench-router-${ns.slice(-6)}`;
+await c.create<Pool>(BerthTypes.Pool, {
+  metadata: { name: poolName },
+  spec: { namespace: ns, public: true, nodeSelector: { "berth.dev/node-group": "real" }, tolerations: [{ key: "berth.dev/real-node", operator: "Exists", effect: "NoSchedule" }] },
+});
+// A small keep-alive HTTP server: the app should not be the bottleneck of either path.
+const server = "require('http').createServer((q,s)=>s.end('hello from '+require('os').hostname()+'\\n')).listen(8080)";
+await c.create<App>(BerthTypes.App, {
+  metadata: { name: "bench", namespace: ns },
+  spec: { image: `${registry}/berth/node:20`, pool: poolName, processes: [{ name: "web", replicas: 1, ports: [{ port: 8080 }], command: ["node", "-e", server] }] },
+});
+
+const log = silentLogger();
+const manager = new Manager({ client: c, log });
+setupAppController(manager, 2);
+setupPoolController(manager);
+const abort = new AbortController();
+const running = manager.run(abort.signal);
+const apps = manager.informers.informerFor<App>(BerthTypes.App).store;
+await manager.informers.waitForSync();
+const readyBy = Date.now() + 180_000;
+while (!isTrue(apps.get(`${ns}/bench`)?.status?.conditions, "Ready")) {
+  if (Date.now() > readyBy) throw new Error("the bench App did not become Ready in 180 s");
+  await new Promise((r) => setTimeout(r, 250));
+}
+const slices = await c.list<EndpointSlice>(EndpointSliceType, { namespace: ns, labelSelector: "kubernetes.io/service-name=bench-web" });
+const [pod] = readyEndpoints(slices.items, "http", (a) => a.startsWith("10.245."));
+if (!pod) throw new Error("the bench App has no ready endpoint on the real node");
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** `berth router` as its own process, ready once it answers for the bench host. */
+async function startRouterProcess(accessLog: boolean): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname, "router"], {
+    env: {
+      ...process.env,
+      BERTH_ROUTER_PORT: String(port),
+      BERTH_ROUTER_METRICS_PORT: String(await freePort()),
+      BERTH_APPS_DOMAIN: DOMAIN,
+      BERTH_ROUTER_UPSTREAM_CIDRS: REAL_NETWORK,
+      BERTH_ROUTER_ACCESS_LOG: String(accessLog),
+    },
+    stdio: ["ignore", "ignore", "ignore"],
+  });
+  const by = Date.now() + 60_000;
+  for (;;) {
+    const status = await once(agentFor(1), port, `bench.${DOMAIN}`).catch(() => 0);
+    if (status === 200) return { port, child };
+    if (Date.now() > by) throw new Error(`the router did not answer 200 in 60 s (last status ${status})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const agentFor = (n: number) => new http.Agent({ keepAlive: true, maxSockets: n, maxFreeSockets: n });
+
+function once(agent: http.Agent, port: number, host: string, address = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: address, port, path: "/", headers: { host }, agent, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** CONCURRENCY keep-alive connections, each sending requests back to back for `seconds`. */
+async function load(address: string, port: number, host: string, seconds: number): Promise<Figures> {
+  const agent = agentFor(CONCURRENCY);
+  const lat: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        const status = await once(agent, port, host, address).catch(() => 0);
+        if (status === 200) lat.push(performance.now() - s);
+        else errors++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return { rps: lat.length / elapsed, p50: percentile(lat, 50), p99: percentile(lat, 99), errors };
+}
+
+async function measure(address: string, port: number, host: string): Promise<Figures> {
+  await load(address, port, host, WARMUP);
+  return load(address, port, host, SECONDS);
+}
+
+const direct = await measure(pod.address, pod.port, `bench.${DOMAIN}`);
+const logged = await startRouterProcess(true);
+const viaRouter = await measure("127.0.0.1", logged.port, `bench.${DOMAIN}`);
+logged.child.kill("SIGTERM");
+const quiet = await startRouterProcess(false);
+const viaQuietRouter = await measure("127.0.0.1", quiet.port, `bench.${DOMAIN}`);
+quiet.child.kill("SIGTERM");
+const directAgain = await measure(pod.address, pod.port, `bench.${DOMAIN}`);
+
+report(`Router (1 pod on the real node, ${CONCURRENCY} keep-alive connections, ${SECONDS} s each after ${WARMUP} s warm-up)`, {
+  "direct to pod requests/s": direct.rps,
+  "direct to pod p50 (ms)": direct.p50,
+  "direct to pod p99 (ms)": direct.p99,
+  "router (access log on) requests/s": viaRouter.rps,
+  "router (access log on) p50 (ms)": viaRouter.p50,
+  "router (access log on) p99 (ms)": viaRouter.p99,
+  "router (access log off) requests/s": viaQuietRouter.rps,
+  "router (access log off) p50 (ms)": viaQuietRouter.p50,
+  "router (access log off) p99 (ms)": viaQuietRouter.p99,
+  "direct to pod again requests/s": directAgain.rps,
+  "ratio router/direct requests/s (log on)": viaRouter.rps / direct.rps,
+  "ratio router/direct requests/s (log off)": viaQuietRouter.rps / direct.rps,
+  "added p50 latency (ms, log on)": viaRouter.p50 - direct.p50,
+  "failed requests (direct, router, router, direct)": `${direct.errors}, ${viaRouter.errors}, ${viaQuietRouter.errors}, ${directAgain.errors}`,
+});
+
+abort.abort();
+await running;
+await manager.close();
+await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
+await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
+c.close();
+process.exit(0);
