@@ -3,7 +3,7 @@ import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
 import type { App, Release } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
-import { AppReconciler } from "../reconcilers/app.ts";
+import { AppReconciler, PENDING_PODS } from "../reconcilers/app.ts";
 import type { Manager } from "../runtime/manager.ts";
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
@@ -32,6 +32,11 @@ export function setupAppController(mgr: Manager, concurrency: number): void {
     .watches(BerthTypes.ServiceInstance, (si) =>
       apps.store.byIndex("binding", `${si.metadata.namespace}/${si.metadata.name}`).map((a) => ({ namespace: a.metadata.namespace, name: a.metadata.name ?? "" })),
     )
+    // Pods that do not start (a bad image): their App's status says why.
+    .watches(Types.Pod, (pod) => {
+      const app = pod.metadata.labels?.[Labels.app];
+      return app ? [{ namespace: pod.metadata.namespace, name: app }] : [];
+    }, PENDING_PODS)
     .withOptions({ concurrency });
   for (const t of [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress]) b.owns(t, MANAGED);
   b.complete(new AppReconciler(mgr.client, f, mgr.events));

@@ -122,7 +122,7 @@ export class ControllerBuilder {
   private forType?: ResourceType;
   private forSelector: Selector = {};
   private readonly owned: { type: ResourceType; selector: Selector }[] = [];
-  private readonly watched: { type: ResourceType; map: MapFunc }[] = [];
+  private readonly watched: { type: ResourceType; map: MapFunc; selector: Selector }[] = [];
   private opts: ControllerOptions = {};
 
   constructor(
@@ -144,8 +144,9 @@ export class ControllerBuilder {
     return this;
   }
 
-  watches<T extends KubeObject>(type: ResourceType, map: MapFunc<T>): this {
-    this.watched.push({ type, map: map as MapFunc });
+  /** Objects of another kind map to keys; a selector narrows the cache (and what is watched). */
+  watches<T extends KubeObject>(type: ResourceType, map: MapFunc<T>, selector: Selector = {}): this {
+    this.watched.push({ type, map: map as MapFunc, selector });
     return this;
   }
 
@@ -160,7 +161,7 @@ export class ControllerBuilder {
     const c = new Controller(this.name, reconciler, this.log, this.opts);
     c.watch(this.factory.informerFor(forType, this.forSelector), (o) => [splitKey(keyOf(o))]);
     for (const o of this.owned) c.watch(this.factory.informerFor(o.type, o.selector), (obj) => ownerKeys(obj, forType));
-    for (const w of this.watched) c.watch(this.factory.informerFor(w.type), w.map);
+    for (const w of this.watched) c.watch(this.factory.informerFor(w.type, w.selector), w.map);
     this.register(c);
     return c;
   }
