@@ -1,6 +1,7 @@
 // Host header -> App. Every App answers on `<name>.<apps domain>` and on each of its domains
-// (cnames, `*.example.com` wildcards included). When two Apps claim one host, the older App
-// keeps it (creation time, then namespace/name), so a newcomer cannot take a live host over.
+// (cnames, `*.example.com` wildcards included). When two Apps claim one host, the claims are
+// ordered oldest first (creation time, then namespace/name): the routing table sends the host
+// to the oldest claimant that has ready endpoints, so a newcomer cannot take a live host over.
 
 /** The host of a Host header: lower case, without port or trailing dot; undefined if absent. */
 export function normalizeHost(header: string | undefined): string | undefined {
@@ -55,12 +56,17 @@ export class HostIndex {
     this.hostsOf.delete(key);
   }
 
-  /** The app key serving host: an exact host first, then a `*.` wildcard one level up. */
+  /** The app key serving host when it is not contested: see candidates(). */
   lookup(host: string): string | undefined {
-    const exact = this.claims.get(host)?.[0];
-    if (exact) return exact.key;
+    return this.candidates(host)[0];
+  }
+
+  /** The apps claiming host, oldest first: exact claims, else `*.` wildcard ones a level up. */
+  candidates(host: string): string[] {
+    const exact = this.claims.get(host);
+    if (exact?.length) return exact.map((c) => c.key);
     const dot = host.indexOf(".");
-    return dot > 0 ? this.claims.get(`*${host.slice(dot)}`)?.[0]?.key : undefined;
+    return dot > 0 ? (this.claims.get(`*${host.slice(dot)}`) ?? []).map((c) => c.key) : [];
   }
 
   /** Hosts claimed by more than one app: the losers do not receive their traffic. */

@@ -84,9 +84,12 @@ export class RoutingTable implements RouteSource {
 
   constructor(private readonly o: RoutingTableOptions) {}
 
+  /** The app for host; of several claiming it, the oldest with ready endpoints, else the oldest. */
   resolve(host: string): Route | undefined {
-    const key = this.hosts.lookup(host);
-    return key === undefined ? undefined : this.routes.get(key);
+    const keys = this.hosts.candidates(host);
+    if (keys.length <= 1) return keys[0] === undefined ? undefined : this.routes.get(keys[0]);
+    const routes = keys.map((k) => this.routes.get(k)).filter((r): r is AppRoute => r !== undefined);
+    return routes.find((r) => r.endpoints.length > 0) ?? routes[0];
   }
 
   /** The route of an app by "namespace/name". */

@@ -59,7 +59,7 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
   const health = await startHealthServer(config.metricsHost, config.metricsPort, () => informers.hasSynced && !draining);
   informers.start(abort.signal);
   await informers.waitForSync();
-  for (const c of table.contestedHosts()) log.warn("host claimed by more than one app: the oldest keeps it", c);
+  for (const c of table.contestedHosts()) log.warn("host claimed by more than one app: the oldest with ready endpoints gets it", c);
 
   const upstreams = new UpstreamPool({ maxFreeSockets: config.idleSocketsPerEndpoint });
   const sweeper = setInterval(() => upstreams.sweep(table.endpointKeys()), SWEEP_MS);

@@ -59,6 +59,22 @@ describe("router: RoutingTable", () => {
     expect(t.resolve("b.com")).to.equal(undefined);
   });
 
+  it("sends a host two apps claim to the oldest with ready endpoints, else the oldest", () => {
+    const slices: Record<string, EndpointSlice[]> = { "team/hello-web": [slice("hello-web", "10.244.0.3")] };
+    const t = table(slices);
+    const older = app("hello", {}, "2026-01-01T00:00:00Z");
+    const newer: App = { ...app("hello", {}, "2026-02-01T00:00:00Z"), metadata: { name: "hello", namespace: "team2", creationTimestamp: "2026-02-01T00:00:00Z" } };
+    t.setApp(older);
+    t.setApp(newer);
+    expect(t.resolve("hello.berth.test")?.key).to.equal("team/hello"); // neither can answer: the oldest
+    slices["team2/hello-web"] = [slice("hello-web", "10.245.1.5")];
+    t.serviceChanged("team2/hello-web");
+    expect(t.resolve("hello.berth.test")?.key).to.equal("team2/hello"); // only the newer one can
+    slices["team/hello-web"] = [slice("hello-web", "10.245.1.4")];
+    t.serviceChanged("team/hello-web");
+    expect(t.resolve("hello.berth.test")?.key).to.equal("team/hello"); // both can: the oldest keeps it
+  });
+
   it("wakes waiters when endpoints appear, and gives up when the signal aborts", async () => {
     const slices: Record<string, EndpointSlice[]> = {};
     const t = table(slices);
