@@ -14,6 +14,7 @@ import type { RouterConfig } from "./config.ts";
 import { networkList } from "./config.ts";
 import { proxyHandler } from "./proxy.ts";
 import type { RoutingTable } from "./routing-table.ts";
+import { upgradeHandler } from "./upgrade.ts";
 import { UpstreamPool } from "./upstreams.ts";
 import { watchRoutes } from "./watch-routes.ts";
 
@@ -65,6 +66,7 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
   const sweeper = setInterval(() => upstreams.sweep(table.endpointKeys()), SWEEP_MS);
   sweeper.unref();
   const activity = new AppActivity();
+  const accessLog = config.accessLog ? deps.log.child({ component: "access" }) : undefined;
   const handler = proxyHandler({
     routes: table,
     upstreams,
@@ -74,12 +76,20 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
     retries: config.retries,
     activator: deps.activator,
     activity,
-    accessLog: config.accessLog ? deps.log.child({ component: "access" }) : undefined,
+    accessLog,
+  });
+  const onUpgrade = upgradeHandler({
+    routes: table,
+    connectTimeoutMs: config.connectTimeoutMs,
+    retries: config.retries,
+    activity,
+    accessLog,
   });
   const servers: http.Server[] = [];
   let port = config.port;
   for (const address of config.addresses) {
     const server = http.createServer({ keepAliveTimeout: 75_000, headersTimeout: 80_000, requestTimeout: 0 }, handler);
+    server.on("upgrade", onUpgrade);
     servers.push(server);
     // With port 0 every address shares the first one's pick.
     port = await listen(server, address, port);

@@ -2,6 +2,7 @@
 // route source stands in for the informers (routing-table.test.ts covers the table itself).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { expect } from "chai";
 import { register } from "prom-client";
 import type { Activator } from "../../../src/router/activator.ts";
@@ -11,6 +12,7 @@ import { endpointKey } from "../../../src/router/endpoints.ts";
 import type { ProxyOptions } from "../../../src/router/proxy.ts";
 import { proxyHandler } from "../../../src/router/proxy.ts";
 import type { Route } from "../../../src/router/routing-table.ts";
+import { upgradeHandler } from "../../../src/router/upgrade.ts";
 import { UpstreamPool } from "../../../src/router/upstreams.ts";
 
 class StaticRoute implements Route {
@@ -96,7 +98,9 @@ describe("router: proxy", function () {
       retries: 2,
       ...o,
     });
-    const r = await listen(handler);
+    const server = http.createServer(handler);
+    server.on("upgrade", upgradeHandler({ routes: { resolve: (host) => routes[host] }, connectTimeoutMs: 1000, retries: 2 }));
+    const r = await listen(server);
     cleanups.push(() => upstreams.close(), () => new Promise((res) => r.server.close(res)), () => void r.server.closeAllConnections());
     return r;
   }
@@ -251,5 +255,40 @@ describe("router: proxy", function () {
     expect(activity.get("unit/tea")).to.include({ inFlight: 0, total: 2 });
     expect(activity.idleSince(0)).to.deep.equal(["unit/tea"]);
     expect(activity.idleSince(60_000)).to.deep.equal([]);
+  });
+
+  it("forwards upgraded connections (WebSocket-style) after a connect-error retry, both ways", async () => {
+    const up = await listen(http.createServer((_req, res) => res.end("plain")));
+    cleanups.push(() => new Promise((r) => up.server.close(r)), () => void up.server.closeAllConnections());
+    let seenForwardedFor = "";
+    up.server.on("upgrade", (req: http.IncomingMessage, socket: Duplex) => {
+      seenForwardedFor = String(req.headers["x-forwarded-for"]);
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+      socket.on("data", (d: Buffer) => socket.write(`echo:${d.toString()}`));
+      socket.on("end", () => socket.end()); // upgraded server sockets are half-open by default
+    });
+    const r = await router({ "ws.berth.test": new StaticRoute("ws", [ep(await closedPort()), ep(up.port)]) });
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: r.port, headers: { host: "ws.berth.test", connection: "Upgrade", upgrade: "echo" }, agent: false });
+      req.on("upgrade", (res, socket) => {
+        expect(res.statusCode).to.equal(101);
+        socket.once("data", (d: Buffer) => {
+          socket.destroy();
+          resolve(d.toString());
+        });
+        socket.write("ping");
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(echoed).to.equal("echo:ping");
+    expect(seenForwardedFor).to.equal("127.0.0.1");
+    const refused = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: r.port, headers: { host: "nope.berth.test", connection: "Upgrade", upgrade: "echo" }, agent: false });
+      req.on("response", (res) => resolve(res.statusCode ?? 0));
+      req.on("error", reject);
+      req.end();
+    });
+    expect(refused).to.equal(404);
   });
 });
