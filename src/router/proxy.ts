@@ -74,6 +74,8 @@ export function proxyHandler(o: ProxyOptions): (req: IncomingMessage, res: Serve
   function finished(x: Exchange): void {
     clearTimeout(x.timer);
     x.abort?.abort();
+    // A client that left is no upstream failure: nothing is retried or counted after this.
+    x.settled = true;
     if (!x.res.writableFinished) x.upstreamRequest?.destroy();
     const code = x.res.headersSent ? x.res.statusCode : 499; // 499: the client went away first
     const ms = performance.now() - x.start;

@@ -207,6 +207,26 @@ describe("router: proxy", function () {
     expect(Date.now() - t0).to.be.below(2000);
   });
 
+  it("drops the upstream request when the client goes away, without retrying or counting an upstream error", async () => {
+    let upstreamSawClose = false;
+    const hanging = await upstream((req) => req.socket.once("close", () => (upstreamSawClose = true)));
+    let otherHits = 0;
+    const other = await upstream((_req, res) => (otherHits++, res.end()));
+    const r = await router({ "gone.berth.test": new StaticRoute("gone", [ep(hanging.port), ep(other.port)]) });
+    const before = await counter("berth_router_upstream_errors_total", { app: "gone" });
+    await new Promise<void>((resolve) => {
+      const req = http.get({ host: "127.0.0.1", port: r.port, headers: { host: "gone.berth.test" }, agent: false });
+      req.on("error", () => resolve());
+      setTimeout(() => req.destroy(), 100);
+    });
+    const until = Date.now() + 2000;
+    while (!upstreamSawClose && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+    expect(upstreamSawClose).to.equal(true);
+    expect(otherHits).to.equal(0);
+    expect((await counter("berth_router_upstream_errors_total", { app: "gone" })) - before).to.equal(0);
+    expect(await counter("berth_router_requests_total", { app: "gone", code: "499" })).to.equal(1);
+  });
+
   it("streams both ways: the app reads the body before the client finished, the client reads before the app finished", async () => {
     let release!: () => void;
     const clientMayFinish = new Promise<void>((r) => (release = r));
