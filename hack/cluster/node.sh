@@ -362,7 +362,9 @@ node_up() {
 
 # --- stop -----------------------------------------------------------------------------------
 # node_down: everything node_up did, undone, whatever state the plane is in.
-node_down() {
+# A subshell without errexit: every step is tried, whatever failed before it.
+node_down() (
+  set +e
   [ -d "$nd" ] || { node_owned && rm -f "$owner_file"; return 0; }
   local kc=("$bin_k8s/kubectl" --kubeconfig "$kubeconfig" --request-timeout 5s)
   # Pods off the node while the kubelet still runs, so that CNI DEL and unmounts happen.
@@ -399,7 +401,7 @@ node_down() {
   "${kc[@]}" delete node "$NODE_NAME" --ignore-not-found >/dev/null 2>&1 || true
   node_owned && rm -f "$owner_file"
   log "real node stopped, host restored"
-}
+)
 
 # Shims outlive containerd by design; those of our containerd (its socket in their arguments) go.
 stop_shims() {
