@@ -157,7 +157,10 @@ func init() {
 func main() { coremain.Run() }
 GO
   log "coredns $v: downloading modules"
-  (cd "$mod" && go get "github.com/coredns/coredns@$v" >/dev/null && go mod tidy >/dev/null)
+  # Only the packages main.go imports are fetched (not every plugin's cloud SDK), quietly; on
+  # failure tidy runs again to show why.
+  (cd "$mod" && go get "github.com/coredns/coredns/coremain@$v" >/dev/null 2>&1 && go mod tidy >/dev/null 2>&1) ||
+    (cd "$mod" && go mod tidy)
   local tmp="$dest.tmp.$$"; mkdir -p "$tmp"
   with_progress "coredns $v" bash -c "cd '$mod' && go build -p $jobs -trimpath -ldflags '-s -w' -o '$tmp/coredns' ."
   rm -rf "$dest"; mv "$tmp" "$dest"

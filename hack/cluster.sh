@@ -337,7 +337,7 @@ cmd_up() {
 apiserver_flags_current() {
   running kube-apiserver || return 0
   local args has=0 want=0
-  args=$(tr '\0' ' ' <"/proc/$(pid_of kube-apiserver)/cmdline")
+  args=$(cmdline_of "$(pid_of kube-apiserver)")
   [[ $args == *--kubelet-client-certificate* ]] || return 1
   [[ $args == *--kubelet-preferred-address-types* ]] && has=1
   [ ${#kubelet_address_flags[@]} -gt 0 ] && want=1

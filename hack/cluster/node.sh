@@ -77,6 +77,9 @@ node_ready() {
   [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
+# cmdline_of PID: the process's arguments, space-separated (empty when it is gone).
+cmdline_of() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null || true; }
+
 # --- host state -----------------------------------------------------------------------------
 save_host_state() {
   [ -f "$nd/host-before.env" ] && return 0
@@ -130,10 +133,12 @@ node_leftovers() {
   done
   nft list tables 2>/dev/null | grep -E 'kube-proxy|kubelet' | sed 's/^/nft /'
   awk -v d="$cache/clusters/" 'index($2, d) == 1 || $2 ~ "^/run/netns/cni-" || $2 ~ "^/run/containerd/" || $2 ~ "^/var/lib/kubelet/" {print "mount " $2}' /proc/self/mounts
+  local args
   for p in /proc/[0-9]*; do
-    case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in
-      *containerd-shim*"$CONTAINERD_SOCK"* | "$bin_kubelet"/* | "$bin_coredns"/* | /usr/bin/containerd\ --config\ "$cache"/* | docker-registry\ serve\ "$cache"/*)
-        echo "process ${p#/proc/} $(tr '\0' ' ' <"$p/cmdline" | cut -c1-100)" ;;
+    args=$(cmdline_of "${p#/proc/}")
+    case $args in
+      *containerd-shim*"$CONTAINERD_SOCK"* | "$bin_kubelet"/* | "$bin_coredns"/* | containerd\ --config\ "$cache"/* | docker-registry\ serve\ "$cache"/*)
+        echo "process ${p#/proc/} ${args:0:100}" ;;
     esac
   done
   ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods 2>/dev/null | sed 's/^/cgroup /'
@@ -357,7 +362,9 @@ node_up() {
 
 # --- stop -----------------------------------------------------------------------------------
 # node_down: everything node_up did, undone, whatever state the plane is in.
-node_down() {
+# A subshell without errexit: every step is tried, whatever failed before it.
+node_down() (
+  set +e
   [ -d "$nd" ] || { node_owned && rm -f "$owner_file"; return 0; }
   local kc=("$bin_k8s/kubectl" --kubeconfig "$kubeconfig" --request-timeout 5s)
   # Pods off the node while the kubelet still runs, so that CNI DEL and unmounts happen.
@@ -394,13 +401,13 @@ node_down() {
   "${kc[@]}" delete node "$NODE_NAME" --ignore-not-found >/dev/null 2>&1 || true
   node_owned && rm -f "$owner_file"
   log "real node stopped, host restored"
-}
+)
 
 # Shims outlive containerd by design; those of our containerd (its socket in their arguments) go.
 stop_shims() {
   local p pids=()
   for p in /proc/[0-9]*; do
-    case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in
+    case $(cmdline_of "${p#/proc/}") in
       *containerd-shim*"-address $CONTAINERD_SOCK"*) pids+=("${p#/proc/}") ;;
     esac
   done

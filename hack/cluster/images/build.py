@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -281,7 +282,7 @@ def main():
     p.add_argument("--registry", required=True, help="host:port of the registry (plain HTTP)")
     p.add_argument("--cache", required=True, help="directory for cached layers")
     p.add_argument("--python", default="/usr/bin/python3", help="the interpreter to package (the distribution's, not a virtualenv's)")
-    p.add_argument("--node", default="/usr/bin/node", help="the node binary to package")
+    p.add_argument("--node", default=shutil.which("node") or "/usr/bin/node", help="the node binary to package")
     a = p.parse_args()
 
     cache, registry = Cache(a.cache), Registry(a.registry)
