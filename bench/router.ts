@@ -4,6 +4,9 @@
 // and another with it off) and straight to the pod IP, in the same run, with the ratios. The
 // three paths take turns for BENCH_ROUNDS rounds and the medians are reported, so a neighbour's
 // burst of CPU on a shared machine does not land on one path only.
+// The router runs compiled (dist/, built here with tsc) as the image runs it; BENCH_FROM_SOURCE=1
+// runs it through tsx as `npm start` does. The router's CPU per 1,000 requests (from /proc) is
+// printed too: unlike requests/s it hardly depends on what else the machine is doing.
 // Run: npm run bench:router   (BENCH_SECONDS=3 per path and round, BENCH_ROUNDS=3,
 //      BENCH_CONCURRENCY=32, BENCH_WARMUP_SECONDS=1)
 import { spawn } from "node:child_process";
@@ -11,6 +14,7 @@ import type { ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import http from "node:http";
 import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import type { AddressInfo } from "node:net";
 import { setupAppController } from "../src/controllers/app-controller.ts";
@@ -29,7 +33,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const FROM_SOURCE = process.env.BENCH_FROM_SOURCE === "1";
 const REAL_NETWORK = "10.245.0.0/16";
+const root = new URL("..", import.meta.url).pathname;
 const DOMAIN = "bench.localhost";
 
 const realNodes = execFileSync("kubectl", ["get", "nodes", "-l", "berth.dev/node-group=real", "-o", "name"], { encoding: "utf8" }).trim();
@@ -82,7 +88,8 @@ async function freePort(): Promise<number> {
 /** `berth router` as its own process, ready once it answers for the bench host. */
 async function startRouterProcess(accessLog: boolean): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname, "router"], {
+  const args = FROM_SOURCE ? ["--import", "tsx", `${root}src/main.ts`, "router"] : [`${root}dist/main.js`, "router"];
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       BERTH_ROUTER_PORT: String(port),
@@ -120,10 +127,15 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  /** Requests answered. */
+  count: number;
+  /** CPU ms of the router process per 1,000 requests (NaN for the direct path). */
+  cpuPer1000: number;
 }
 
 /** CONCURRENCY keep-alive connections, each sending requests back to back for `seconds`. */
-async function load(address: string, port: number, host: string, seconds: number): Promise<Figures> {
+async function load(address: string, port: number, host: string, seconds: number, routerPid?: number): Promise<Figures> {
+  const cpu0 = cpuMs(routerPid);
   const agent = agentFor(CONCURRENCY);
   const lat: number[] = [];
   let errors = 0;
@@ -141,24 +153,36 @@ async function load(address: string, port: number, host: string, seconds: number
   );
   const elapsed = (performance.now() - t0) / 1000;
   agent.destroy();
-  return { rps: lat.length / elapsed, p50: percentile(lat, 50), p99: percentile(lat, 99), errors };
+  return { rps: lat.length / elapsed, p50: percentile(lat, 50), p99: percentile(lat, 99), errors, count: lat.length, cpuPer1000: ((cpuMs(routerPid) - cpu0) / lat.length) * 1000 };
 }
 
 const median = (xs: number[]): number => percentile(xs, 50);
 
+/** CPU time (user + system) of a process so far, in ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+if (!FROM_SOURCE) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+
 const logged = await startRouterProcess(true);
 const quiet = await startRouterProcess(false);
-const paths = {
+const paths: Record<string, { address: string; port: number; pid?: number }> = {
   direct: { address: pod.address, port: pod.port },
-  "router (access log on)": { address: "127.0.0.1", port: logged.port },
-  "router (access log off)": { address: "127.0.0.1", port: quiet.port },
+  "router (access log on)": { address: "127.0.0.1", port: logged.port, pid: logged.child.pid },
+  "router (access log off)": { address: "127.0.0.1", port: quiet.port, pid: quiet.child.pid },
 };
-type Path = keyof typeof paths;
+type Path = "direct" | "router (access log on)" | "router (access log off)";
 const rounds = new Map<Path, Figures[]>(Object.keys(paths).map((k) => [k as Path, []]));
 for (const { address, port } of Object.values(paths)) await load(address, port, `bench.${DOMAIN}`, WARMUP);
 const load0 = loadavg()[0] ?? 0;
 for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, { address, port }] of Object.entries(paths) as [Path, { address: string; port: number }][]) rounds.get(name)?.push(await load(address, port, `bench.${DOMAIN}`, SECONDS));
+  for (const [name, { address, port, pid }] of Object.entries(paths)) rounds.get(name as Path)?.push(await load(address, port, `bench.${DOMAIN}`, SECONDS, pid));
 }
 logged.child.kill("SIGTERM");
 quiet.child.kill("SIGTERM");
@@ -169,6 +193,7 @@ for (const name of Object.keys(paths) as Path[]) {
   figures[`${name} requests/s`] = med(name, "rps");
   figures[`${name} p50 (ms)`] = med(name, "p50");
   figures[`${name} p99 (ms)`] = med(name, "p99");
+  if (name !== "direct") figures[`${name} CPU ms per 1,000 requests`] = med(name, "cpuPer1000");
 }
 const direct = rounds.get("direct") ?? [];
 const ratios = (name: Path) => (rounds.get(name) ?? []).map((x, i) => x.rps / (direct[i]?.rps ?? NaN));
@@ -179,7 +204,7 @@ for (const name of ["router (access log on)", "router (access log off)"] as Path
 figures["added p50 latency, access log on (ms)"] = med("router (access log on)", "p50") - med("direct", "p50");
 figures["failed requests (all rounds)"] = [...rounds.values()].flat().reduce((n, x) => n + x.errors, 0);
 figures["load average (1 min) at start / end"] = `${load0.toFixed(1)} / ${(loadavg()[0] ?? 0).toFixed(1)}`;
-report(`Router (1 pod on the real node, ${CONCURRENCY} keep-alive connections, ${ROUNDS} rounds of ${SECONDS} s per path, medians)`, figures);
+report(`Router (${FROM_SOURCE ? "from source, tsx" : "compiled"}; 1 pod on the real node, ${CONCURRENCY} keep-alive connections, ${ROUNDS} rounds of ${SECONDS} s per path, medians)`, figures);
 
 abort.abort();
 await running;
