@@ -4,6 +4,8 @@ import { Types } from "../kube/resource.ts";
 import type { App, Release } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { AppReconciler, PENDING_PODS } from "../reconcilers/app.ts";
+import type { PodLike } from "../reconcilers/desired/pod-problems.ts";
+import { imageProblem } from "../reconcilers/desired/pod-problems.ts";
 import type { Manager } from "../runtime/manager.ts";
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
@@ -32,10 +34,11 @@ export function setupAppController(mgr: Manager, concurrency: number): void {
     .watches(BerthTypes.ServiceInstance, (si) =>
       apps.store.byIndex("binding", `${si.metadata.namespace}/${si.metadata.name}`).map((a) => ({ namespace: a.metadata.namespace, name: a.metadata.name ?? "" })),
     )
-    // Pods that do not start (a bad image): their App's status says why.
-    .watches(Types.Pod, (pod) => {
+    // Pods that cannot pull their image: their App's status says why. Only those enqueue (KWOK's
+    // pods, thousands in benchmarks, go from Pending to Running without ever waiting on a pull).
+    .watches<PodLike>(Types.Pod, (pod) => {
       const app = pod.metadata.labels?.[Labels.app];
-      return app ? [{ namespace: pod.metadata.namespace, name: app }] : [];
+      return app && imageProblem([pod]) ? [{ namespace: pod.metadata.namespace, name: app }] : [];
     }, PENDING_PODS)
     .withOptions({ concurrency });
   for (const t of [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress]) b.owns(t, MANAGED);
