@@ -371,7 +371,7 @@ cmd_down() {
 cmd_status() {
   [ -f "$dir/ports.env" ] && source "$dir/ports.env"
   local all=("${components[@]}")
-  node_owned && all+=("${node_components[@]}")
+  node_owned && all+=("${node_components[@]}" registry-local)
   for c in "${all[@]}"; do
     if running "$c"; then echo "$c: running (pid $(pid_of "$c"))"; else echo "$c: stopped"; fi
   done
