@@ -1,7 +1,7 @@
 // Wiring of the App controller: which events enqueue which App keys.
 import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
-import type { App, Release } from "../model/kinds.ts";
+import type { App, Release, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { AppReconciler, PENDING_PODS } from "../reconcilers/app.ts";
 import type { PodLike } from "../reconcilers/desired/pod-problems.ts";
@@ -25,15 +25,26 @@ export function setupAppController(mgr: Manager, concurrency: number): void {
     return [...named, ...defaults].map((a) => ({ namespace: a.metadata.namespace, name: a.metadata.name ?? "" }));
   };
 
+  const keyOfApp = (a: App) => ({ namespace: a.metadata.namespace, name: a.metadata.name ?? "" });
+  const bound = (si: KubeObject) => apps.store.byIndex("binding", `${si.metadata.namespace}/${si.metadata.name}`).map(keyOfApp);
+  const instances = f.informerFor<ServiceInstance>(BerthTypes.ServiceInstance).store;
+  const usesClass = (a: App, cls: string) => (a.spec.serviceBindings ?? []).some((b) => instances.get(`${a.metadata.namespace}/${b.name}`)?.spec.serviceClass === cls);
+
   const b = mgr
     .controller("app")
     .for(BerthTypes.App)
     .owns(BerthTypes.Release)
     .watches(BerthTypes.Pool, byIndex("pool"))
     .watches(BerthTypes.Plan, byIndex("plan"))
-    .watches(BerthTypes.ServiceInstance, (si) =>
-      apps.store.byIndex("binding", `${si.metadata.namespace}/${si.metadata.name}`).map((a) => ({ namespace: a.metadata.namespace, name: a.metadata.name ?? "" })),
-    )
+    .watches(BerthTypes.ServiceInstance, bound)
+    .watches(BerthTypes.ServiceClass, (cls) => apps.store.list().filter((a) => a.spec.serviceBindings?.length).filter((a) => usesClass(a, cls.metadata.name ?? "")).map(keyOfApp))
+    // Every Secret the reconciler reads triggers it: the private environment (labelled with its
+    // app) and the credentials of bound instances (labelled with their instance).
+    .watches(Types.Secret, (s) => {
+      const app = s.metadata.labels?.[Labels.app];
+      return app ? [{ namespace: s.metadata.namespace, name: app }] : [];
+    }, { labelSelector: Labels.app })
+    .watches(Types.Secret, (s) => bound({ metadata: { namespace: s.metadata.namespace, name: s.metadata.labels?.[Labels.instance] ?? "" } }), { labelSelector: Labels.instance })
     // Pods that cannot pull their image: their App's status says why. Only those enqueue (KWOK's
     // pods, thousands in benchmarks, go from Pending to Running without ever waiting on a pull).
     .watches<PodLike>(Types.Pod, (pod) => {
