@@ -363,7 +363,12 @@ EOF
 cmd_down() {
   # The real node first (its pods leave through the apiserver), then the plane's clients, etcd
   # last, each stop in parallel within its tier.
-  node_owned && node_down
+  # Under the real node's lock, so that another cluster's `up` never takes it over half-stopped.
+  if node_owned; then
+    exec 7>"$cache/real-node.lock"; flock 7
+    node_owned && node_down
+    exec 7>&-
+  fi
   local c
   for c in kwok kube-scheduler kube-controller-manager; do stop_component "$c" & done
   wait
@@ -399,7 +404,7 @@ case ${1:-up} in
     if node_owned && running kubelet; then
       echo "export BERTH_REGISTRY=$REGISTRY BERTH_REAL_NODE=$NODE_NAME"
     fi ;;
-  node-down) node_owned && node_down ;;   # used when another cluster takes the real node over
+  node-down) node_owned && node_down ;;   # by another cluster's `up` taking the node over (it holds the lock)
   host-check)
     left=$(node_leftovers)
     if [ -n "$left" ]; then echo "$left"; exit 1; fi
