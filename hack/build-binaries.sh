@@ -40,6 +40,15 @@ with_progress() {
   log "$what: done in $((SECONDS - start)) s"
 }
 
+# compile LABEL DEST MODULE OUT LDFLAGS PACKAGES...: go build in MODULE into a temporary
+# directory (OUT names the binary; empty: one per package), moved to DEST when done.
+compile() {
+  local label=$1 dest=$2 mod=$3 out=$4 ld=$5; shift 5
+  local tmp="$dest.tmp.$$"; mkdir -p "$tmp"
+  with_progress "$label" bash -c "cd '$mod' && go build -p $jobs -trimpath -ldflags '$ld' -o '$tmp/$out' $*"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
 # k8s_ldflags VERSION: the version stamps (otherwise /version reports v0.0.0 and Helm's
 # kubeVersion checks fail).
 k8s_ldflags() {
@@ -88,14 +97,10 @@ GO
   log "kubernetes $v: downloading modules"
   (cd "$mod" && go mod tidy -e >/dev/null 2>&1 || true)
   (cd "$mod" && go get "k8s.io/kubernetes@$v" >/dev/null && go mod download)
-  local ld; ld=$(k8s_ldflags "$v")
-  local tmp="$dest.tmp.$$"
-  mkdir -p "$tmp"
   log "kubernetes $v: compiling ${bins[*]} with $jobs jobs (a cold build takes 20-40 min on 2 cores)"
-  with_progress "kubernetes $v" bash -c "cd '$mod' && go build -p $jobs -trimpath -ldflags '$ld' -o '$tmp/' \
+  compile "kubernetes $v" "$dest" "$mod" "" "$(k8s_ldflags "$v")" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
-  rm -rf "$dest"; mv "$tmp" "$dest"
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 }
 
 # kubelet and kube-proxy for the local real node (hack/cluster.sh). A separate component so that
@@ -115,11 +120,7 @@ build_kubelet() {
   log "kubelet $v: downloading modules"
   (cd "$mod" && go mod tidy -e >/dev/null 2>&1 || true)
   (cd "$mod" && go mod download)
-  local ld; ld=$(k8s_ldflags "$v")
-  local tmp="$dest.tmp.$$"; mkdir -p "$tmp"
-  with_progress "kubelet $v" bash -c "cd '$mod' && go build -p $jobs -trimpath -ldflags '$ld' -o '$tmp/' \
-    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy"
-  rm -rf "$dest"; mv "$tmp" "$dest"
+  compile "kubelet $v" "$dest" "$mod" "" "$(k8s_ldflags "$v")" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
 }
 
 # CoreDNS, the real node's cluster DNS. Its go.mod has no replace directives, so
@@ -161,9 +162,7 @@ GO
   # failure tidy runs again to show why.
   (cd "$mod" && go get "github.com/coredns/coredns/coremain@$v" >/dev/null 2>&1 && go mod tidy >/dev/null 2>&1) ||
     (cd "$mod" && go mod tidy)
-  local tmp="$dest.tmp.$$"; mkdir -p "$tmp"
-  with_progress "coredns $v" bash -c "cd '$mod' && go build -p $jobs -trimpath -ldflags '-s -w' -o '$tmp/coredns' ."
-  rm -rf "$dest"; mv "$tmp" "$dest"
+  compile "coredns $v" "$dest" "$mod" coredns "-s -w" .
 }
 
 build_etcd() {
@@ -177,9 +176,7 @@ build_etcd() {
   printf 'module berth.dev/localcluster/etcd\n\ngo 1.24\n' >"$mod/go.mod"
   printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$mod/tools.go"
   (cd "$mod" && go get "go.etcd.io/etcd/server/v3@$v" >/dev/null && go mod tidy >/dev/null)
-  local tmp="$dest.tmp.$$"; mkdir -p "$tmp"
-  with_progress "etcd $v" bash -c "cd '$mod' && go build -p $jobs -trimpath -ldflags '-s -w' -o '$tmp/etcd' go.etcd.io/etcd/server/v3"
-  rm -rf "$dest"; mv "$tmp" "$dest"
+  compile "etcd $v" "$dest" "$mod" etcd "-s -w" go.etcd.io/etcd/server/v3
 }
 
 # go_install <name> <pkg> <version> [ldflags]: for modules without replace directives.

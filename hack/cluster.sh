@@ -142,8 +142,8 @@ EOF
 spawn() { # spawn NAME CMD...: start in its own session, log to logs/NAME.log
   local n=$1; shift
   running "$n" && return 0
-  # 8>&-: the daemon must not inherit (and so hold) the cluster lock.
-  setsid "$@" >>"$logs/$n.log" 2>&1 </dev/null 8>&- &
+  # 8>&- 7>&-: the daemon must not inherit (and so hold) the cluster's or the real node's lock.
+  setsid "$@" >>"$logs/$n.log" 2>&1 </dev/null 8>&- 7>&- &
   echo $! >"$run/$n.pid"
 }
 
@@ -304,7 +304,11 @@ cmd_up() {
   else "$here/build-binaries.sh" kubernetes etcd kwok helm; fi
   for t in curl openssl python3 setsid; do command -v "$t" >/dev/null || die "$t is required (hack/install-deps.sh installs it)"; done
   exec 8>"$dir/.lock"; flock 8
+  # The real node is claimed and started under a machine-wide lock: two clusters coming up at
+  # once cannot both take it.
+  if [ "$REAL_NODES" != 0 ]; then exec 7>"$cache/real-node.lock"; flock 7; fi
   node_wanted && want_node=1
+  [ $want_node = 1 ] || exec 7>&-
   set_kubelet_address_flags
   if [ -f "$dir/ports.env" ]; then
     source "$dir/ports.env"
@@ -328,7 +332,7 @@ cmd_up() {
   wait_for "kwok nodes" 60 nodes_ready
   # The default ServiceAccount shows that the token controller works.
   wait_for "default service account" 30 kubectl get serviceaccount default -n default
-  [ $want_node = 1 ] && node_up
+  if [ $want_node = 1 ]; then node_up; exec 7>&-; fi
   log "ready in $((SECONDS - start)) s"
   print_where
 }
@@ -359,7 +363,12 @@ EOF
 cmd_down() {
   # The real node first (its pods leave through the apiserver), then the plane's clients, etcd
   # last, each stop in parallel within its tier.
-  node_owned && node_down
+  # Under the real node's lock, so that another cluster's `up` never takes it over half-stopped.
+  if node_owned; then
+    exec 7>"$cache/real-node.lock"; flock 7
+    node_owned && node_down
+    exec 7>&-
+  fi
   local c
   for c in kwok kube-scheduler kube-controller-manager; do stop_component "$c" & done
   wait
@@ -371,7 +380,7 @@ cmd_down() {
 cmd_status() {
   [ -f "$dir/ports.env" ] && source "$dir/ports.env"
   local all=("${components[@]}")
-  node_owned && all+=("${node_components[@]}")
+  node_owned && all+=("${node_components[@]}" registry-local)
   for c in "${all[@]}"; do
     if running "$c"; then echo "$c: running (pid $(pid_of "$c"))"; else echo "$c: stopped"; fi
   done
@@ -395,7 +404,7 @@ case ${1:-up} in
     if node_owned && running kubelet; then
       echo "export BERTH_REGISTRY=$REGISTRY BERTH_REAL_NODE=$NODE_NAME"
     fi ;;
-  node-down) node_owned && node_down ;;   # used when another cluster takes the real node over
+  node-down) node_owned && node_down ;;   # by another cluster's `up` taking the node over (it holds the lock)
   host-check)
     left=$(node_leftovers)
     if [ -n "$left" ]; then echo "$left"; exit 1; fi

@@ -48,9 +48,16 @@ cat >&2 <<EOF
                  (metrics: http://127.0.0.1:$BERTH_ROUTER_METRICS_PORT/metrics)
   kubeconfig:    ${KUBECONFIG:-~/.kube/config}
   try:           export KUBECONFIG=${KUBECONFIG:-~/.kube/config}; kubectl apply -f examples/ && kubectl get berth -A
-                 curl -H 'Host: hello.$BERTH_APPS_DOMAIN' http://127.0.0.1:$BERTH_ROUTER_PORT/
-
 EOF
+if [ -n "${BERTH_REAL_NODE:-}" ]; then
+  cat >&2 <<EOF
+  real node:     $BERTH_REAL_NODE (pools selecting berth.dev/node-group=real), registry $BERTH_REGISTRY
+  hello app:     kubectl apply -f examples/real-node/ && curl -H 'Host: hello.$BERTH_APPS_DOMAIN' http://127.0.0.1:$BERTH_ROUTER_PORT/
+EOF
+else
+  echo "                 curl -H 'Host: hello.$BERTH_APPS_DOMAIN' http://127.0.0.1:$BERTH_ROUTER_PORT/" >&2
+fi
+echo >&2
 # The router is its own process (as in the Helm chart); it stops with Berth.
 node --import tsx src/main.ts router &
 router_pid=$!

@@ -18,6 +18,8 @@ export interface Config {
   retryPeriodMs: number;
   /** Namespace of Berth's own objects (the leader-election Lease). */
   namespace: string;
+  /** The e-mail that becomes administrator when it registers (unset: the first user to register). */
+  bootstrapAdmin?: string;
   /** This replica's identity in leader election. */
   identity: string;
   /** Aggregated mode (an APIService): TLS port and serving certificate; off when port is 0. */
@@ -69,6 +71,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     renewDeadlineMs,
     retryPeriodMs,
     namespace: env.BERTH_NAMESPACE ?? "berth-system",
+    bootstrapAdmin: env.BERTH_ADMIN_EMAIL || undefined,
     identity: env.BERTH_POD_NAME ?? `${hostname()}-${process.pid}`,
     aggregation: {
       port: int(env, "BERTH_AGGREGATION_PORT", 0),

@@ -45,18 +45,17 @@ async function main(argv: string[]): Promise<number> {
     setupTokenController(manager);
     setupServiceInstanceController(manager);
   }
-  const deps = config.api ? apiDeps(manager, config.namespace, log) : undefined;
+  const deps = config.api ? apiDeps(manager, config.namespace, log, config.bootstrapAdmin) : undefined;
   const api = deps ? await startApi(deps, config, log) : undefined;
   const aggregated = deps && config.aggregation.port ? await startAggregatedApi(deps, { host: config.apiHost, ...config.aggregation }, log) : undefined;
   log.info("berth started", { controllers: config.controllers, api: config.api, apiPort: config.apiPort, metricsPort: config.metricsPort, server: client.server });
-  const outcome = await manager.run(abort.signal);
-  if (outcome === "lost") abort.abort();
+  await manager.run(abort.signal);
   await api?.close();
   await aggregated?.close();
   await manager.close();
   client.close();
-  log.info("berth stopped", { outcome });
-  return outcome === "lost" ? 1 : 0;
+  log.info("berth stopped");
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -31,7 +31,7 @@ bin_kubelet="$cache/bin/kubelet-$KUBERNETES_VERSION"
 bin_coredns="$cache/bin/coredns-$COREDNS_VERSION"
 nd="$dir/node"
 owner_file="$cache/real-node.owner"
-node_components=(registry containerd kubelet kube-proxy coredns)
+node_components=(registry containerd kubelet kube-proxy coredns)   # registry-local is optional
 # Sysctls saved at the first `up` and restored by `down`: ip_forward (pod -> ClusterIP -> pod needs
 # it), and those the kubelet sets on start (protectKernelDefaults is off).
 NODE_SYSCTLS="net.ipv4.ip_forward vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes"
@@ -220,6 +220,15 @@ http: {addr: "$REGISTRY"}
 EOF
   spawn registry docker-registry serve "$nd/registry/config.yml"
   wait_for registry 20 curl_ok "http://$REGISTRY/v2/"
+  # The same storage on 127.0.0.1 too, by a second process (the registry has one listen address):
+  # image tools use plain HTTP for localhost without being told. Optional: skipped when taken.
+  if running registry-local || ! port_taken "$REGISTRY_PORT"; then
+    sed "s#addr: \"$REGISTRY\"#addr: \"127.0.0.1:$REGISTRY_PORT\"#" "$nd/registry/config.yml" >"$nd/registry/config-local.yml"
+    spawn registry-local docker-registry serve "$nd/registry/config-local.yml"
+    wait_for registry-local 20 curl_ok "http://127.0.0.1:$REGISTRY_PORT/v2/"
+  else
+    log "127.0.0.1:$REGISTRY_PORT is taken: the registry listens on $REGISTRY only"
+  fi
 }
 
 # containerd (Debian's 1.6) without systemd. restrict_oom_score_adj: this VM withholds
@@ -389,6 +398,7 @@ node_down() (
   stop_component containerd
   stop_shims
   stop_component registry
+  stop_component registry-local
   # The kubelet bind-mounts its root dir onto itself; volumes and containerd's rootfs mounts live below.
   awk -v d="$nd/" 'index($2, d) == 1 || $2 ~ "^/run/netns/cni-" || $2 ~ "^/run/containerd/" {print $2}' /proc/self/mounts |
     sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done

@@ -11,4 +11,6 @@ export interface ApiDeps {
   log: Logger;
   identity: IdentityStore;
   apps: AppStore;
+  /** True once every cache the dialects read has synced. */
+  ready: () => boolean;
 }

@@ -20,7 +20,9 @@ export const notImplemented = (msg: string) => new ApiError(501, msg);
 
 /** Maps a Kubernetes API error (client-node ApiException) onto an ApiError, keeping 4xx meaning. */
 export function fromKubernetes(err: unknown, what: string): ApiError {
-  const code = (err as { code?: number }).code;
+  if (err instanceof ApiError) return err;
+  // Berth's own client throws KubeApiError (.status); client-node's ApiException has .code.
+  const code = (err as { status?: number }).status ?? (err as { code?: number }).code;
   const body = (err as { body?: unknown }).body;
   let message = err instanceof Error ? err.message : String(err);
   if (typeof body === "string") {
@@ -37,6 +39,8 @@ export function fromKubernetes(err: unknown, what: string): ApiError {
       return notFound(`${what} not found`);
     case 409:
       return conflict(`${what} already exists or was changed concurrently; retry`);
+    case 429:
+      return new ApiError(429, `the cluster is busy; retry ${what} shortly`);
     case 400:
     case 422:
       return badRequest(message);

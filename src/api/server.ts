@@ -41,7 +41,30 @@ export interface ServerOptions<Deps> {
   basePath?: string;
   /** Identifies the caller before routing (aggregated mode); throwing answers 401. */
   identify?: (req: FastifyRequest) => Principal;
+  /** False until every cache the dialects read has synced: until then they answer 503. */
+  ready?: () => boolean;
+  /** Most simultaneous connections (default 4096). */
+  maxConnections?: number;
 }
+
+/** JSON bodies nested deeper than this are refused (400) before any handler walks them. */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deeply v nests arrays and objects (iterative: a hostile body cannot overflow the stack). */
+export function jsonDepth(v: unknown, limit = Infinity): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== "object") continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > limit) return max;
+    for (const child of Object.values(x as object)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+const pathOnly = (url: string) => url.split("?")[0] ?? "";
 
 /** Turns anything thrown by a handler or by Fastify itself into an ApiError (never a bare 500). */
 export function toApiError(err: unknown): ApiError {
@@ -61,6 +84,11 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
     // tsuru and Deis paths are matched with and without a trailing slash.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     return503OnClosing: true,
+    // Slow or stalled clients do not hold connections forever: the whole request (headers and
+    // body) must arrive within requestTimeout; idle keep-alive connections close after 65 s.
+    // Responses may stream for long (deploy output, log follow): they are not bounded here.
+    requestTimeout: 120_000,
+    keepAliveTimeout: 65_000,
     rewriteUrl: (req: { url?: string }) => (opts.rewriteUrl ? opts.rewriteUrl(req.url ?? "/") : (req.url ?? "/")),
   });
   app.register(formbody);
@@ -68,12 +96,16 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === "") return done(null, {});
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
-      done(new ApiError(400, "the request body is not valid JSON"), undefined);
+      return done(new ApiError(400, "the request body is not valid JSON"), undefined);
     }
+    if (jsonDepth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return done(new ApiError(400, `the request body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    done(null, parsed);
   });
+  app.server.maxConnections = opts.maxConnections ?? 4096;
 
   app.addHook("onResponse", async (req: FastifyRequest, reply: FastifyReply) => {
     const route = req.routeOptions.url ?? "unmatched";
@@ -82,7 +114,7 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
     observeRequest(dialect, req.method, route, reply.statusCode, seconds);
     opts.log.info("request", {
       method: req.method,
-      url: req.url.split("?")[0],
+      url: pathOnly(req.url),
       route,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
@@ -91,6 +123,7 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
   });
 
   app.get("/healthz", async () => "ok");
+  app.get("/readyz", async (_req, reply) => (!opts.ready || opts.ready() ? "ok" : reply.code(503).send("caches not synced")));
 
   for (const dialect of opts.dialects) {
     for (const prefix of dialect.prefixes) {
@@ -99,6 +132,12 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
           scope.addHook("onRoute", (route) => {
             route.config = { ...(route.config as object), dialect: dialect.name };
           });
+          if (opts.ready) {
+            const ready = opts.ready;
+            scope.addHook("onRequest", async () => {
+              if (!ready()) throw new ApiError(503, "Berth is starting and has not read the cluster's state yet; retry in a moment.");
+            });
+          }
           if (opts.identify) {
             const identify = opts.identify;
             scope.addHook("onRequest", async (req) => {
@@ -107,7 +146,10 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
           }
           scope.setErrorHandler((err, req, reply) => {
             const apiErr = toApiError(err);
-            if (apiErr.status >= 500) opts.log.error("request failed", { url: req.url, error: String(err), stack: (err as Error).stack });
+            // Only the path is logged: query strings can carry credentials.
+            if (apiErr.status === 500) opts.log.error("request failed", { method: req.method, url: pathOnly(req.url), error: String(err), stack: (err as Error).stack });
+            // The cluster unreachable or busy: expected during outages, no stack needed.
+            else if (apiErr.status > 500) opts.log.warn("request failed", { method: req.method, url: pathOnly(req.url), status: apiErr.status, error: apiErr.message });
             if (reply.raw.headersSent) {
               reply.raw.end();
               return;
@@ -115,7 +157,7 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
             dialect.sendError(reply, apiErr);
           });
           scope.setNotFoundHandler((req, reply) => {
-            dialect.sendError(reply, new ApiError(404, `no such endpoint: ${req.method} ${req.url.split("?")[0]}`));
+            dialect.sendError(reply, new ApiError(404, `no such endpoint: ${req.method} ${pathOnly(req.raw.url ?? req.url)}`));
           });
           dialect.routes(scope, opts.deps);
         },

@@ -10,25 +10,55 @@ import { rewriteTsuruVersion, tsuruDialect } from "./tsuru/dialect.ts";
 import { deisDialect } from "./deis/dialect.ts";
 import { IdentityStore } from "./identity/store.ts";
 import { AppStore } from "./apps/store.ts";
+import { BerthTypes } from "../model/kinds.ts";
 
 export interface RunningApi {
   port: number;
   close(): Promise<void>;
 }
 
+/** Every kind the dialects read from a cache: registered at boot, so none is read before it synced. */
+const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance];
+
 /** Registers the caches the API reads; call before the manager starts. */
-export function apiDeps(manager: Manager, namespace: string, log: Logger): ApiDeps {
+export function apiDeps(manager: Manager, namespace: string, log: Logger, bootstrapAdmin?: string): ApiDeps {
+  for (const t of CACHED_KINDS) manager.informers.informerFor(t);
+  const identity = new IdentityStore(manager.client, manager.informers, namespace, bootstrapAdmin);
+  let ready = false;
+  // Nothing but /healthz and /readyz answers until every cache has synced and the
+  // administrator marker is settled: an empty cache must never decide who is admin or whether
+  // a token is valid.
+  void manager.informers
+    .waitForSync()
+    .then(() => retry(() => identity.ensureAdminMarker(), log))
+    .then(() => {
+      ready = true;
+      log.info("api ready: caches synced");
+    });
   return {
     client: manager.client,
     informers: manager.informers,
     log,
-    identity: new IdentityStore(manager.client, manager.informers, namespace),
+    identity,
     apps: new AppStore(manager.client, manager.informers),
+    ready: () => ready && manager.informers.hasSynced,
   };
 }
 
+/** Runs op until it succeeds, pausing between tries (the cluster may be briefly unreachable). */
+async function retry(op: () => Promise<void>, log: Logger): Promise<void> {
+  for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      return await op();
+    } catch (e) {
+      log.warn("api start-up step failed; retrying", { error: String(e), retryInMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 export async function startApi(deps: ApiDeps, config: Pick<Config, "apiHost" | "apiPort">, log: Logger): Promise<RunningApi> {
-  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect, deisDialect], rewriteUrl: rewriteTsuruVersion });
+  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect, deisDialect], rewriteUrl: rewriteTsuruVersion, ready: deps.ready });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const address = app.server.address();
   return { port: typeof address === "object" && address ? address.port : config.apiPort, close: () => app.close() };
@@ -58,6 +88,7 @@ export async function startAggregatedApi(deps: ApiDeps, o: AggregationOptions, l
     basePath,
     https: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: cfg.clientCA, requestCert: true, rejectUnauthorized: false },
     identify: (req) => frontProxyPrincipal(req, cfg, deps.identity.users()),
+    ready: deps.ready,
   });
   // Discovery: the aggregator checks the group version answers before routing to it.
   app.get(basePath, async () => ({ kind: "APIResourceList", apiVersion: "v1", groupVersion: `${o.group}/${o.version}`, resources: [] }));

@@ -1,11 +1,12 @@
 import { Types } from "../kube/resource.ts";
-import type { App } from "../model/kinds.ts";
+import type { App, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes } from "../model/kinds.ts";
 import { ServiceInstanceReconciler } from "../reconcilers/service-instance.ts";
 import type { Manager } from "../runtime/manager.ts";
 
 export function setupServiceInstanceController(mgr: Manager): void {
   const managed = { labelSelector: "app.kubernetes.io/managed-by=berth" };
+  const instances = () => mgr.informers.informerFor<ServiceInstance>(BerthTypes.ServiceInstance).store.list();
   mgr
     .controller("serviceinstance")
     .for(BerthTypes.ServiceInstance)
@@ -13,5 +14,11 @@ export function setupServiceInstanceController(mgr: Manager): void {
     .owns(Types.StatefulSet, managed)
     // Binding or unbinding an app changes the instance's bound list (and may unblock deletion).
     .watches<App>(BerthTypes.App, (a) => (a.spec.serviceBindings ?? []).map((b) => ({ namespace: a.metadata.namespace, name: b.name })))
+    // An instance created before its class (any apply order) converges when the class appears.
+    .watches(BerthTypes.ServiceClass, (cls) =>
+      instances()
+        .filter((si) => si.spec.serviceClass === cls.metadata.name)
+        .map((si) => ({ namespace: si.metadata.namespace, name: si.metadata.name ?? "" })),
+    )
     .complete(new ServiceInstanceReconciler(mgr.client, mgr.informers));
 }

@@ -76,6 +76,20 @@ export function controllerRef(owner: KubeObject): OwnerReference {
   };
 }
 
+/**
+ * A plain (non-controller) owner reference: the dependent is garbage collected with owner.
+ * type fills apiVersion/kind for objects read from a list, which lack them.
+ */
+export function ownerRef(owner: KubeObject, type?: ResourceType): OwnerReference {
+  if (!owner.metadata.uid || !owner.metadata.name) throw new Error("owner must have a name and uid");
+  return {
+    apiVersion: type ? (type.group ? `${type.group}/${type.version}` : type.version) : (owner.apiVersion ?? ""),
+    kind: type?.kind ?? owner.kind ?? "",
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+  };
+}
+
 /** Well-known core types. */
 export const Types = {
   ConfigMap: { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true },

@@ -120,6 +120,11 @@ export class AppReconciler implements Reconciler {
     if (app.spec.privateEnvSecret) {
       const s = await this.client.getOrUndefined<KubeObject & { data?: Record<string, string> }>(Types.Secret, app.metadata.namespace, app.spec.privateEnvSecret);
       if (!s) throw new NotReady("PrivateEnvMissing", `the Secret "${app.spec.privateEnvSecret}" with the private environment does not exist`);
+      // Write access to an App must not read any Secret of the namespace: only a Secret made
+      // for this app (labelled with its name, as Berth's own are) is taken.
+      if (s.metadata.labels?.[Labels.app] !== app.metadata.name) {
+        throw new NotReady("PrivateEnvNotTrusted", `the Secret "${app.spec.privateEnvSecret}" is not labelled ${Labels.app}=${app.metadata.name}; private environment is read only from Secrets made for this app`);
+      }
       for (const [k, v] of Object.entries(s.data ?? {})) {
         env[k] = Buffer.from(v, "base64").toString("utf8");
         privateNames.push(k);

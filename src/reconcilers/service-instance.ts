@@ -2,7 +2,7 @@
 // instance's workload (Deployment or StatefulSet) and Service, a NetworkPolicy from the IP
 // access list. While apps bind the instance, a finalizer holds its deletion and the status
 // says which apps block it.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
@@ -11,7 +11,7 @@ import { BerthTypes, Labels } from "../model/kinds.ts";
 import { applyIfChanged } from "../runtime/apply-if-changed.ts";
 import { setCondition } from "../runtime/conditions.ts";
 import type { InformerFactory } from "../runtime/informer.ts";
-import { updateStatus, withOwner } from "../runtime/status.ts";
+import { canonicalJSON, updateStatus, withOwner } from "../runtime/status.ts";
 import type { ObjectKey, ReconcileResult, Reconciler } from "../runtime/types.ts";
 import { PermanentError } from "../runtime/types.ts";
 
@@ -27,14 +27,22 @@ export function desiredInstanceObjects(si: ServiceInstance, cls: ServiceClass, c
   const ns = si.metadata.namespace;
   const labels = { [Labels.instance]: name, [Labels.managedBy]: "berth" };
   const plan = cls.spec.plans.find((p) => p.name === si.spec.plan) ?? cls.spec.plans[0];
-  const expand = (v: string) => v.replace(/\$\(([A-Z_]+)\)/g, (m: string, k: string) => creds[k] ?? m);
+  // Credentials never appear as literal values in the workload: each is an env var read from
+  // the credentials Secret, and the class's templates refer to those with Kubernetes' own
+  // $(VAR) expansion, done by the kubelet when the container starts.
+  const secretName = credentialsSecretName(name);
+  const credentialVar = (k: string) => `BERTH_CREDENTIAL_${k}`;
+  const keys = Object.keys(creds).sort();
+  const refer = (v: string) => v.replace(/\$\(([A-Z_]+)\)/g, (m: string, k: string) => (k in creds ? `$(${credentialVar(k)})` : m));
   const env = [
-    ...(cls.spec.env ?? []).map((e) => ({ name: e.name, value: expand(e.value) })),
+    ...keys.map((k) => ({ name: credentialVar(k), valueFrom: { secretKeyRef: { name: secretName, key: k } } })),
+    ...(cls.spec.env ?? []).map((e) => ({ name: e.name, value: refer(e.value) })),
     ...Object.entries(si.spec.parameters ?? {}).map(([k, v]) => ({ name: `PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`, value: v })),
   ];
   const resources = plan?.cpu || plan?.memory ? { requests: { ...(plan.cpu ? { cpu: plan.cpu } : {}), ...(plan.memory ? { memory: plan.memory } : {}) }, limits: { ...(plan.memory ? { memory: plan.memory } : {}) } } : undefined;
   const podSpec = {
-    metadata: { labels },
+    // A new password (rotation) rolls the pods: the template changes with the credentials' hash.
+    metadata: { labels, annotations: { "berth.dev/credentials-hash": createHash("sha256").update(canonicalJSON(creds)).digest("hex").slice(0, 16) } },
     spec: { containers: [{ name: "service", image: cls.spec.image, ports: [{ name: "service", containerPort: cls.spec.port }], env, ...(resources ? { resources } : {}) }] },
   };
   const replicas = si.spec.state === "Stopped" ? 0 : 1;

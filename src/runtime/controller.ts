@@ -24,6 +24,8 @@ export class Controller {
   readonly queue: WorkQueue;
   private readonly concurrency: number;
   private readonly log: Logger;
+  /** The informer of the kind this controller reconciles: every object is resynced on (re)start. */
+  primary?: Informer<KubeObject>;
   /** Optional hook for tests and benchmarks: called when a reconcile starts. */
   onReconcileStart?: (key: string) => void;
 
@@ -63,6 +65,9 @@ export class Controller {
     controllerMetrics.activeWorkers.set({ controller: this.name }, 0);
     const stop = () => void this.queue.shutDown();
     signal.addEventListener("abort", stop, { once: true });
+    // A controller that lost leadership and won it back missed the events in between.
+    this.queue.reopen();
+    for (const o of this.primary?.store.list() ?? []) this.enqueue(splitKey(keyOf(o)));
     this.log.info("starting workers", { workers: this.concurrency });
     const workers = Array.from({ length: this.concurrency }, () => this.worker(signal));
     await Promise.all(workers);
@@ -144,7 +149,7 @@ export class ControllerBuilder {
     return this;
   }
 
-  /** Objects of another kind map to keys; a selector narrows the cache (and what is watched). */
+  /** Objects of another kind map to keys of this one; a selector narrows what is cached. */
   watches<T extends KubeObject>(type: ResourceType, map: MapFunc<T>, selector: Selector = {}): this {
     this.watched.push({ type, map: map as MapFunc, selector });
     return this;
@@ -159,7 +164,8 @@ export class ControllerBuilder {
     const forType = this.forType;
     if (!forType) throw new Error(`controller ${this.name}: for() was not called`);
     const c = new Controller(this.name, reconciler, this.log, this.opts);
-    c.watch(this.factory.informerFor(forType, this.forSelector), (o) => [splitKey(keyOf(o))]);
+    c.primary = this.factory.informerFor(forType, this.forSelector);
+    c.watch(c.primary, (o) => [splitKey(keyOf(o))]);
     for (const o of this.owned) c.watch(this.factory.informerFor(o.type, o.selector), (obj) => ownerKeys(obj, forType));
     for (const w of this.watched) c.watch(this.factory.informerFor(w.type, w.selector), w.map);
     this.register(c);

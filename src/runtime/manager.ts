@@ -48,26 +48,33 @@ export class Manager {
   }
 
   /**
-   * Runs until signal aborts ("stopped") or leadership is lost ("lost"; the process should
-   * exit so that a restart campaigns afresh, as controller-runtime does).
+   * Runs until signal aborts. With leader election, losing the lease stops the controllers
+   * (at once, as controller-runtime does) and the manager campaigns again; the caches, and so
+   * an API server reading them, keep running throughout.
    */
-  async run(signal: AbortSignal): Promise<"stopped" | "lost"> {
+  async run(signal: AbortSignal): Promise<void> {
     setMaxListeners(0, signal); // every reflector, worker and timer listens for shutdown
     if (this.o.health) this.health = await startHealthServer(this.o.health.host, this.o.health.port, () => this.informers.hasSynced);
     this.informers.start(signal);
-    await Promise.race([this.informers.waitForSync(), new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);
+    const aborted = new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+    await Promise.race([this.informers.waitForSync(), aborted]);
     this.o.log.info("caches synced", { controllers: this.controllers.map((c) => c.name) });
     const runControllers = async (s: AbortSignal) => {
       await Promise.all(this.controllers.map((c) => c.run(s)));
     };
-    let outcome: "stopped" | "lost" = "stopped";
-    if (this.elector) outcome = await this.elector.run(signal, runControllers);
-    else if (!signal.aborted) await runControllers(signal);
-    return outcome;
+    if (!this.controllers.length) return aborted;
+    if (!this.elector) return signal.aborted ? undefined : runControllers(signal);
+    while (!signal.aborted) {
+      if ((await this.elector.run(signal, runControllers)) === "lost") this.o.log.warn("controllers stopped after losing the lease; campaigning again");
+    }
   }
 
-  async close(): Promise<void> {
+  /** Stops the health server and waits for the reflectors, at most timeoutMs (a dead backend must not hang shutdown). */
+  async close(timeoutMs = 5000): Promise<void> {
     await this.health?.close();
-    await this.informers.stopped();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+    await Promise.race([this.informers.stopped(), late]);
+    clearTimeout(timer);
   }
 }

@@ -116,6 +116,12 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /** Hands out keys again after shutDown (a controller that regained leadership). */
+  reopen(): void {
+    this.shuttingDown = false;
+    this.drained = undefined;
+  }
+
   /** Stops handing out keys; resolves when every key being processed is done. */
   shutDown(): Promise<void> {
     this.shuttingDown = true;

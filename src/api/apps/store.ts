@@ -1,9 +1,10 @@
 // Apps, pools, plans and releases as every dialect needs them: cached reads by the names
 // users type, and writes that wait until the cache has seen them.
 import type { KubeClient } from "../../kube/client.ts";
-import { isAlreadyExists } from "../../kube/client.ts";
+import { isAlreadyExists, isNotFound } from "../../kube/client.ts";
 import type { KubeObject, ResourceType } from "../../kube/resource.ts";
 import { Types, keyOf } from "../../kube/resource.ts";
+import { updateWithRetry } from "../../kube/optimistic.ts";
 import type { App, AppSpec, Plan, Pool, Release } from "../../model/kinds.ts";
 import { Annotations, BerthTypes, Labels } from "../../model/kinds.ts";
 import { poolNamespace } from "../../reconcilers/pool.ts";
@@ -11,6 +12,9 @@ import type { InformerFactory } from "../../runtime/informer.ts";
 import { cacheSynced } from "../read-your-writes.ts";
 import { withOwner } from "../../runtime/status.ts";
 import { ApiError, badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
+
+/** A spec change: what to merge-patch, or a function of the current App that says it (undefined: nothing to do). */
+export type SpecChange = Partial<AppSpec> | Record<string, unknown> | ((current: App) => Partial<AppSpec> | Record<string, unknown> | undefined);
 
 export const privateEnvSecretName = (app: string) => `${app}-private-env`;
 type Pod = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } };
@@ -72,7 +76,7 @@ export class AppStore {
 
   /** Waits (briefly) until the cache holds the object at rv, or has dropped it (rv undefined). */
   synced(t: ResourceType, key: string, rv: string | undefined): Promise<void> {
-    return cacheSynced(this.informers, t, key, rv);
+    return cacheSynced(this.informers.informerFor(t).store, key, rv);
   }
 
   /** Waits until pred holds for the cached app (e.g. its status caught up), up to timeoutMs. */
@@ -108,14 +112,25 @@ export class AppStore {
     }
   }
 
-  /** A merge patch of the App's spec, recording who made the change. */
-  async patch(app: App, spec: Partial<AppSpec> | Record<string, unknown>, actor: string): Promise<App> {
-    if (app.spec.locked && !("locked" in spec)) throw new ApiError(423, `App ${app.metadata.name} is locked.`);
+  /**
+   * Changes the App's spec, recording who made the change. A function computes the change
+   * from the current App and is retried on a fresh read when another writer got there first
+   * (use it whenever the change depends on what is there, e.g. adding to a list); a plain
+   * object is merge-patched as it is (for values that replace what is there).
+   */
+  async patch(app: App, change: SpecChange, actor: string): Promise<App> {
+    if (app.spec.locked && !(typeof change === "object" && "locked" in change)) throw new ApiError(423, `App ${app.metadata.name} is locked.`);
+    const ns = app.metadata.namespace;
+    const name = app.metadata.name ?? "";
+    const withActor = (spec: Record<string, unknown>) => ({ metadata: { annotations: { [Annotations.actor]: actor } }, spec });
     try {
-      const updated = await this.client.mergePatch<App>(BerthTypes.App, app.metadata.namespace, app.metadata.name ?? "", {
-        metadata: { annotations: { [Annotations.actor]: actor } },
-        spec,
-      });
+      const updated =
+        typeof change === "function"
+          ? await updateWithRetry<App>(this.client, BerthTypes.App, ns, name, (cur) => {
+              const spec = change(cur);
+              return spec && withActor(spec);
+            }, app)
+          : await this.client.mergePatch<App>(BerthTypes.App, ns, name, withActor(change));
       await this.synced(BerthTypes.App, keyOf(updated), updated.metadata.resourceVersion);
       return updated;
     } catch (e) {
@@ -141,21 +156,30 @@ export class AppStore {
 
   /** Replaces the private environment Secret's content (owned by the App). */
   async setPrivateEnv(app: App, env: Record<string, string>): Promise<string> {
+    const current = await this.privateEnv(app);
+    return this.changePrivateEnv(app, env, Object.keys(current).filter((k) => !(k in env)));
+  }
+
+  /**
+   * Sets and removes keys of the App's private environment Secret (created owned by the App
+   * and labelled for it, which is what the App reconciler trusts). A merge patch of single
+   * keys: concurrent changes of different keys all land.
+   */
+  async changePrivateEnv(app: App, set: Record<string, string>, unset: string[]): Promise<string> {
     const name = privateEnvSecretName(app.metadata.name ?? "");
-    // Server-side apply: keys this manager set before and omits now are removed (unset).
-    const secret = withOwner(
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } },
-        type: "Opaque",
-        data: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
-      },
-      app,
-    );
-    await this.client.apply(Types.Secret, secret, "berth-api", { force: true }).catch((e: unknown) => {
-      throw fromKubernetes(e, "private environment");
-    });
+    const data: Record<string, string | null> = Object.fromEntries(unset.map((k) => [k, null]));
+    for (const [k, v] of Object.entries(set)) data[k] = Buffer.from(v).toString("base64");
+    const secret = withOwner({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } }, type: "Opaque" }, app);
+    try {
+      await this.client.mergePatch(Types.Secret, app.metadata.namespace, name, { metadata: { labels: secret.metadata.labels }, data });
+    } catch (e) {
+      if (!isNotFound(e)) throw fromKubernetes(e, "private environment");
+      const created = { ...secret, data: Object.fromEntries(Object.entries(data).filter((kv): kv is [string, string] => kv[1] !== null)) };
+      await this.client.create(Types.Secret, created).catch(async (err: unknown) => {
+        if (!isAlreadyExists(err)) throw fromKubernetes(err, "private environment");
+        await this.client.mergePatch(Types.Secret, app.metadata.namespace, name, { data });
+      });
+    }
     return name;
   }
 

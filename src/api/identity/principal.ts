@@ -11,6 +11,8 @@ export interface Principal {
   teams: ReadonlySet<string>;
   user?: User;
   tokenHash: string;
+  /** When the credential in use expires (ms since the epoch); undefined: never. */
+  expires?: number;
 }
 
 /** Teams a user belongs to: the team contexts of their roles. */

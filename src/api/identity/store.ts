@@ -2,21 +2,28 @@
 // server and then wait until the cache has seen them, so a client that writes then reads
 // sees its write. Passwords live only as scrypt hashes in Secrets of Berth's namespace;
 // tokens only as SHA-256 hashes on Token objects.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { KubeClient } from "../../kube/client.ts";
-import { isAlreadyExists } from "../../kube/client.ts";
+import { isAlreadyExists, isNotFound } from "../../kube/client.ts";
+import { ownerRef } from "../../kube/resource.ts";
 import type { KubeObject, ResourceType } from "../../kube/resource.ts";
 import { Types, keyOf } from "../../kube/resource.ts";
 import type { Team, Token, User } from "../../model/kinds.ts";
 import { BerthTypes, Labels } from "../../model/kinds.ts";
 import type { InformerFactory } from "../../runtime/informer.ts";
+import type { Store } from "../../runtime/store.ts";
 import { cacheSynced } from "../read-your-writes.ts";
-import { badRequest, conflict, fromKubernetes, notFound, unauthorized } from "../errors.ts";
+import { ApiError, badRequest, conflict, forbidden, fromKubernetes, notFound, unauthorized } from "../errors.ts";
+import { LoginThrottle } from "./throttle.ts";
 import type { Principal } from "./principal.ts";
 import { teamsOf } from "./principal.ts";
 import { hashPassword, newToken, tokenHash, verifyPassword } from "./secrets.ts";
 
 const SESSION_MS = 7 * 24 * 3600_000;
+/** The ConfigMap (in Berth's namespace) whose atomic creation makes its creator the administrator. */
+export const ADMIN_MARKER = "berth-bootstrap-admin";
+/** Checked for unknown users, so a login costs the same whether or not the account exists. */
+const DUMMY_HASH = hashPassword("berth-dummy-password");
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 export const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -29,10 +36,28 @@ export class IdentityStore {
     private readonly informers: InformerFactory,
     /** Namespace of Berth's own objects (tokens, password Secrets). */
     readonly namespace: string,
+    /** The e-mail that becomes administrator when it registers; unset: the first to register. */
+    private readonly bootstrapAdmin?: string,
   ) {
     informers.informerFor<User>(BerthTypes.User).addIndex("email", (u) => [u.spec.email.toLowerCase()]);
     informers.informerFor<User>(BerthTypes.User).addIndex("username", (u) => (u.spec.username ? [u.spec.username] : []));
-    informers.informerFor<Token>(BerthTypes.Token).addIndex("hash", (t) => [t.spec.tokenHash ?? t.status?.tokenHash ?? ""]);
+    // Only Tokens in Berth's own namespace are credentials: one written anywhere else (an app
+    // namespace a team can write to) is never believed.
+    this.tokenInformer().addIndex("hash", (t) => [t.spec.tokenHash ?? t.status?.tokenHash ?? ""]);
+    this.tokenInformer().addIndex("owner", (t) => [`${t.spec.owner.kind}/${t.spec.owner.name}`]);
+  }
+
+  private tokenInformer() {
+    return this.informers.informerFor<Token>(BerthTypes.Token, { namespace: this.namespace });
+  }
+
+  /** Tokens in Berth's namespace. */
+  tokens(): Token[] {
+    return this.tokenInformer().store.list();
+  }
+
+  tokensOf(kind: "User" | "Team", name: string): Token[] {
+    return this.tokenInformer().store.byIndex("owner", `${kind}/${name}`);
   }
 
   private store<T extends KubeObject>(t: ResourceType) {
@@ -41,7 +66,9 @@ export class IdentityStore {
 
   /** Waits (briefly) until the cache holds the object at rv, or has dropped it (rv undefined). */
   synced(t: ResourceType, key: string, rv: string | undefined): Promise<void> {
-    return cacheSynced(this.informers, t, key, rv);
+    // Tokens are read from the cache of Berth's namespace only (see tokenInformer).
+    const store = t === BerthTypes.Token ? this.tokenInformer().store : this.informers.informerFor(t).store;
+    return cacheSynced(store as Store<KubeObject>, key, rv);
   }
 
   async write<T extends KubeObject>(t: ResourceType, what: string, op: () => Promise<T>): Promise<T> {
@@ -75,85 +102,177 @@ export class IdentityStore {
     return this.store<Team>(BerthTypes.Team).list();
   }
 
+  /**
+   * Registers a user. The User is created first (a create, so a taken e-mail or name fails
+   * here and nothing else is written), then its password Secret, owned by the User (garbage
+   * collected with it, never overwritten: its name carries a random part). Who becomes
+   * administrator is decided by an atomic create, not by a cache (see claimAdmin).
+   */
   async createUser(email: string, password: string, username?: string): Promise<User> {
     if (!EMAIL.test(email)) throw badRequest("Invalid email.", { email: ["Enter a valid email address."] });
     if (username !== undefined && this.userByName(username)) throw conflict("A user with that username already exists.");
     if (password.length < 6 || password.length > 50) throw badRequest("Password length should be least 6 characters and at most 50 characters.");
     if (this.userByEmail(email)) throw conflict("This email is already registered");
     const name = userObjectName(email);
-    const first = this.users().length === 0;
-    const secretName = `${name}-password`;
-    await this.client
-      .apply(Types.Secret, { metadata: { name: secretName, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" } }, type: "Opaque", stringData: { passwordHash: await hashPassword(password) } }, "berth-api")
-      .catch((e: unknown) => {
-        throw fromKubernetes(e, "password");
+    const secretName = `${name}-password-${randomBytes(4).toString("hex")}`;
+    const passwordHash = await hashPassword(password);
+    const user = await this.write(BerthTypes.User, `user ${email}`, () =>
+      this.client.create<User>(BerthTypes.User, { metadata: { name }, spec: { email, ...(username ? { username } : {}), passwordSecretRef: secretName, admin: false, roles: [] } }),
+    ).catch((e: unknown) => {
+      throw e instanceof ApiError && e.status === 409 ? conflict("This email is already registered") : e;
+    });
+    try {
+      await this.client.create(Types.Secret, {
+        metadata: { name: secretName, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(user, BerthTypes.User)] },
+        type: "Opaque",
+        stringData: { passwordHash },
       });
-    // The first user becomes the administrator (as Deis does); later ones are plain users.
-    return this.write(BerthTypes.User, `user ${email}`, () =>
-      this.client.create<User>(BerthTypes.User, { metadata: { name }, spec: { email, ...(username ? { username } : {}), passwordSecretRef: secretName, admin: first, roles: [] } }),
-    );
+    } catch (e) {
+      await this.client.delete(BerthTypes.User, undefined, name, { uid: user.metadata.uid }).catch(() => undefined);
+      throw fromKubernetes(e, "password");
+    }
+    return (await this.claimAdmin(user)) ?? user;
+  }
+
+  /**
+   * Makes user the administrator if nobody ever was: whoever creates the marker ConfigMap
+   * first wins, atomically, whatever any cache says. With a configured bootstrap e-mail, only
+   * that user may claim it.
+   */
+  private async claimAdmin(user: User): Promise<User | undefined> {
+    if (this.bootstrapAdmin && this.bootstrapAdmin.toLowerCase() !== user.spec.email.toLowerCase()) return undefined;
+    try {
+      await this.client.create(Types.ConfigMap, { metadata: { name: ADMIN_MARKER, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" } }, data: { user: user.metadata.name ?? "", email: user.spec.email } });
+    } catch (e) {
+      if (isAlreadyExists(e)) return undefined;
+      throw fromKubernetes(e, "administrator bootstrap");
+    }
+    return this.write(BerthTypes.User, "user", () => this.client.mergePatch<User>(BerthTypes.User, undefined, user.metadata.name ?? "", { spec: { admin: true } }));
+  }
+
+  /** After an upgrade from a version without the marker: an existing administrator holds it. */
+  async ensureAdminMarker(): Promise<void> {
+    const admin = this.users().find((u) => u.spec.admin && (!this.bootstrapAdmin || u.spec.email.toLowerCase() === this.bootstrapAdmin.toLowerCase()));
+    if (!admin) return;
+    await this.client
+      .create(Types.ConfigMap, { metadata: { name: ADMIN_MARKER, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" } }, data: { user: admin.metadata.name ?? "", email: admin.spec.email } })
+      .catch((e: unknown) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
   }
 
   async checkPassword(user: User, password: string): Promise<boolean> {
     if (!user.spec.passwordSecretRef) return false;
     const s = await this.client.getOrUndefined<KubeObject & { data?: { passwordHash?: string } }>(Types.Secret, this.namespace, user.spec.passwordSecretRef);
+    // A Secret left by an earlier user of the same name is not this user's password.
+    if (s && !s.metadata.ownerReferences?.some((r) => r.uid === user.metadata.uid) && s.metadata.ownerReferences?.length) return false;
     const hash = s?.data?.passwordHash ? Buffer.from(s.data.passwordHash, "base64").toString("utf8") : "";
     return verifyPassword(password, hash);
   }
 
-  async setPassword(user: User, password: string): Promise<void> {
+  /** Sets a new password and ends the user's other sessions (all of them but keep). */
+  async setPassword(user: User, password: string, keep?: string): Promise<void> {
     if (password.length < 6 || password.length > 50) throw badRequest("Password length should be least 6 characters and at most 50 characters.");
-    await this.client.apply(
-      Types.Secret,
-      { metadata: { name: user.spec.passwordSecretRef ?? `${user.metadata.name}-password`, namespace: this.namespace }, type: "Opaque", stringData: { passwordHash: await hashPassword(password) } },
-      "berth-api",
-    );
+    const name = user.spec.passwordSecretRef ?? `${user.metadata.name}-password-${randomBytes(4).toString("hex")}`;
+    await this.client
+      .apply(Types.Secret, { metadata: { name, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(user, BerthTypes.User)] }, type: "Opaque", stringData: { passwordHash: await hashPassword(password) } }, "berth-api")
+      .catch((e: unknown) => {
+        throw fromKubernetes(e, "password");
+      });
+    if (!user.spec.passwordSecretRef) await this.write(BerthTypes.User, "user", () => this.client.mergePatch<User>(BerthTypes.User, undefined, user.metadata.name ?? "", { spec: { passwordSecretRef: name } }));
+    for (const t of this.tokensOf("User", user.metadata.name ?? "")) {
+      if (t.spec.kind === "Session" && t.spec.tokenHash !== keep) await this.deleteToken(t);
+    }
   }
 
-  /** Logs in: a new session token (shown once; stored as its hash). */
-  async login(email: string, password: string, byUsername = false): Promise<{ token: string; user: User }> {
+  /**
+   * Logs in: a new session token (shown once; stored as its hash). Unknown users cost the same
+   * time as wrong passwords (a dummy hash is checked), and repeated failures are throttled
+   * per account and per client address.
+   */
+  async login(email: string, password: string, byUsername = false, from = ""): Promise<{ token: string; user: User }> {
+    this.throttle.check([`account:${email.toLowerCase()}`]);
+    this.ipThrottle.check([`ip:${from}`]);
     const user = byUsername ? this.userByName(email) : this.userByEmail(email);
-    if (!user || !(await this.checkPassword(user, password))) throw unauthorized("Authentication failed, wrong password.");
+    const ok = user ? await this.checkPassword(user, password) : await verifyPassword(password, await DUMMY_HASH);
+    if (!user || !ok) {
+      this.throttle.failed([`account:${email.toLowerCase()}`]);
+      this.ipThrottle.failed([`ip:${from}`]);
+      throw unauthorized("Authentication failed, wrong password.");
+    }
+    this.throttle.succeeded(`account:${email.toLowerCase()}`);
     return { token: await this.issueToken(user, "Session", new Date(Date.now() + SESSION_MS)), user };
   }
+
+  /** 10 wrong passwords per account, 100 per client address (many users may share one, behind a proxy) in 5 minutes. */
+  private readonly throttle = new LoginThrottle(10);
+  private readonly ipThrottle = new LoginThrottle(100);
 
   async issueToken(user: User, kind: "Session" | "APIKey", expires?: Date): Promise<string> {
     const token = newToken();
     const hash = tokenHash(token);
     await this.write(BerthTypes.Token, "token", () =>
       this.client.create<Token>(BerthTypes.Token, {
-        metadata: { name: `${kind.toLowerCase()}-${hash.slice(0, 20)}`, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" } },
+        // Owned by the User: deleting the user deletes its tokens, and a token never outlives
+        // the user it was issued to (authenticate also checks the owner's uid).
+        metadata: { name: `${kind.toLowerCase()}-${hash.slice(0, 20)}`, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(user, BerthTypes.User)] },
         spec: { owner: { kind: "User", name: user.metadata.name ?? "" }, kind, tokenHash: hash, ...(expires ? { expires: expires.toISOString().replace(/\.\d{3}Z$/, "Z") } : {}) },
       }),
     );
     return token;
   }
 
-  async revoke(hash: string): Promise<void> {
-    for (const t of this.store<Token>(BerthTypes.Token).byIndex("hash", hash)) {
-      await this.client.delete(BerthTypes.Token, t.metadata.namespace, t.metadata.name ?? "").catch(() => undefined);
-      await this.synced(BerthTypes.Token, keyOf(t), undefined);
+  /** The user's API key: the same one on every call (its value is kept in a Secret the key's Token owns), a new one when regenerate is set. */
+  async apiKey(user: User, regenerate: boolean): Promise<string> {
+    const existing = this.tokensOf("User", user.metadata.name ?? "").filter((t) => t.spec.kind === "APIKey");
+    if (!regenerate) {
+      for (const t of existing) {
+        const s = await this.client.getOrUndefined<KubeObject & { data?: { token?: string } }>(Types.Secret, this.namespace, t.metadata.name ?? "");
+        if (s?.data?.token) return Buffer.from(s.data.token, "base64").toString("utf8");
+      }
     }
+    for (const t of existing) await this.deleteToken(t);
+    const value = await this.issueToken(user, "APIKey");
+    const token = this.tokenInformer().store.byIndex("hash", tokenHash(value))[0];
+    if (token) {
+      await this.client.create(Types.Secret, { metadata: { name: token.metadata.name, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(token, BerthTypes.Token)] }, type: "Opaque", stringData: { token: value } });
+    }
+    return value;
   }
 
-  /** The caller behind a bearer token, or 401. Expired tokens do not work. */
+  private async deleteToken(t: Token): Promise<void> {
+    await this.client.delete(BerthTypes.Token, t.metadata.namespace, t.metadata.name ?? "").catch((e: unknown) => {
+      if (!isNotFound(e)) throw fromKubernetes(e, "token");
+    });
+    await this.synced(BerthTypes.Token, keyOf(t), undefined);
+  }
+
+  async revoke(hash: string): Promise<void> {
+    for (const t of this.tokenInformer().store.byIndex("hash", hash)) await this.deleteToken(t);
+  }
+
+  /** The caller behind a bearer token, or 401. Expired tokens, and tokens of a deleted user, do not work. */
   authenticate(raw: string | undefined): Principal {
     const token = raw?.replace(/^(bearer|token|b)\s+/i, "").trim();
     if (!token) throw unauthorized();
     const hash = tokenHash(token);
-    const t = this.store<Token>(BerthTypes.Token).byIndex("hash", hash)[0];
-    if (!t || (t.spec.expires && Date.parse(t.spec.expires) <= Date.now())) throw unauthorized();
+    const t = this.tokenInformer().store.byIndex("hash", hash)[0];
+    const expires = t?.spec.expires ? Date.parse(t.spec.expires) : undefined;
+    if (!t || (expires !== undefined && expires <= Date.now())) throw unauthorized();
     if (t.spec.owner.kind === "Team") {
       // A team token acts for its team, and for the teams its roles name.
       const extra = (t.spec.roles ?? []).filter((r) => r.contextType === "team" && r.contextValue).map((r) => r.contextValue!);
-      return { name: t.spec.owner.name, admin: false, teams: new Set([t.spec.owner.name, ...extra]), tokenHash: hash };
+      return { name: t.spec.owner.name, admin: false, teams: new Set([t.spec.owner.name, ...extra]), tokenHash: hash, expires };
     }
     const user = this.store<User>(BerthTypes.User).get(t.spec.owner.name);
-    if (!user) throw unauthorized();
-    return { name: user.spec.email, email: user.spec.email, admin: user.spec.admin ?? false, teams: teamsOf(user), user, tokenHash: hash };
+    const ownerUid = t.metadata.ownerReferences?.find((r) => r.kind === "User")?.uid;
+    if (!user || (ownerUid && ownerUid !== user.metadata.uid)) throw unauthorized();
+    return { name: user.spec.email, email: user.spec.email, admin: user.spec.admin ?? false, teams: teamsOf(user), user, tokenHash: hash, expires };
   }
 
   async createTeam(name: string, creator: Principal, tags: string[] = []): Promise<Team> {
+    // A team token cannot create teams: it would make a credential for something it does not own.
+    if (!creator.user && !creator.admin) throw forbidden("Only users can create teams.");
     if (!NAME.test(name) || name.length > 63) throw badRequest("Invalid team name: use lowercase letters, numbers and dashes (at most 63 characters).");
     if (this.team(name)) throw conflict("team already exists");
     const team = await this.write(BerthTypes.Team, `team ${name}`, () => this.client.create<Team>(BerthTypes.Team, { metadata: { name }, spec: { tags } }));

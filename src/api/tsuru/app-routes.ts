@@ -25,16 +25,21 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   /** Waits for the app's current release to be fully rolled out, streaming progress. */
   const rollout = async (out: JsonStream, app: App, minVersion: number) => {
     let last = "";
+    const rolledOut = (a: App | undefined) => !!a && (a.status?.currentReleaseVersion ?? 0) >= minVersion && a.status?.observedGeneration === a.metadata.generation && isTrue(a.status?.conditions, "Ready");
     const done = await apps.waitFor(
       app,
-      (a) => !!a && (a.status?.currentReleaseVersion ?? 0) >= minVersion && a.status?.observedGeneration === a.metadata.generation && isTrue(a.status?.conditions, "Ready"),
+      rolledOut,
       120_000,
       (a) => {
         const line = a?.status?.readySummary ? ` ---> ${a.status.currentRelease ?? ""}: ${a.status.readySummary} units ready` : "";
         if (line && line !== last) out.message((last = line));
       },
     );
-    if (!done || !isTrue(done.status?.conditions, "Ready")) throw new Error(`the rollout did not finish in time: ${done?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "no status"}`);
+    // A rollout that did not happen ends the stream with an error (the CLI then exits non-zero).
+    if (!rolledOut(done)) {
+      const why = done?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "no status";
+      throw new Error(`the rollout of release v${minVersion} did not finish in time (current v${done?.status?.currentReleaseVersion ?? 0}): ${why}`);
+    }
     return done;
   };
 
@@ -174,8 +179,10 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const p = caller(deps, req);
     const app = load(p, req.params.app);
     if (!deps.identity.team(req.params.team)) throw notFound("Team not found");
+    // A team token grants only to the teams it acts for: it cannot widen its own reach.
+    if (!p.user) requireTeamMember(p, req.params.team);
     if (app.spec.owner === req.params.team || app.spec.teams?.includes(req.params.team)) throw conflict("This team already has access to this app");
-    await apps.patch(app, { teams: [...(app.spec.teams ?? []), req.params.team] }, actor(p));
+    await apps.patch(app, (cur) => (cur.spec.teams?.includes(req.params.team) ? undefined : { teams: [...(cur.spec.teams ?? []), req.params.team] }), actor(p));
     return reply.code(200).send();
   });
   s.delete<P<"app" | "team">>("/apps/:app/teams/:team", async (req, reply) => {
@@ -183,7 +190,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const app = load(p, req.params.app);
     if (app.spec.owner === req.params.team) throw forbidden("You can not revoke the access from this team, because it is the team owner of the app");
     if (!app.spec.teams?.includes(req.params.team)) throw notFound("This team does not have access to this app");
-    await apps.patch(app, { teams: app.spec.teams.filter((t) => t !== req.params.team) }, actor(p));
+    await apps.patch(app, (cur) => ({ teams: (cur.spec.teams ?? []).filter((t) => t !== req.params.team) }), actor(p));
     return reply.code(200).send();
   });
 
@@ -192,7 +199,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const app = load(p, req.params.app);
     const add = list(form(req), "cname");
     if (!add.length) throw badRequest("You must provide the cname.");
-    await apps.patch(app, { domains: [...new Set([...(app.spec.domains ?? []), ...add])] }, actor(p));
+    await apps.patch(app, (cur) => ({ domains: [...new Set([...(cur.spec.domains ?? []), ...add])] }), actor(p));
     return reply.code(200).send();
   });
   s.delete<P<"app">>("/apps/:app/cname", async (req, reply) => {
@@ -200,7 +207,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const app = load(p, req.params.app);
     const drop = new Set(list(form(req), "cname"));
     if (!drop.size) throw badRequest("You must provide the cname.");
-    await apps.patch(app, { domains: (app.spec.domains ?? []).filter((d) => !drop.has(d)) }, actor(p));
+    await apps.patch(app, (cur) => ({ domains: (cur.spec.domains ?? []).filter((d) => !drop.has(d)) }), actor(p));
     return reply.code(200).send();
   });
 
@@ -225,7 +232,13 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const envs: { name: string; value: string }[] = [];
     const json = (req.body as { envs?: unknown; Envs?: unknown } | undefined)?.envs ?? (req.body as { Envs?: unknown } | undefined)?.Envs;
     if (Array.isArray(json)) {
-      for (const e of json as Record<string, unknown>[]) envs.push({ name: String(e.name ?? e.Name ?? ""), value: String(e.value ?? e.Value ?? "") });
+      for (const e of json as unknown[]) {
+        const o = (e && typeof e === "object" ? e : {}) as Record<string, unknown>;
+        const name = o.name ?? o.Name ?? "";
+        const value = o.value ?? o.Value ?? "";
+        if (typeof name !== "string" || typeof value !== "string") throw badRequest("Invalid environment variable: name and value must be strings");
+        envs.push({ name, value });
+      }
     }
     for (let i = 0; str(f, `Envs.${i}.Name`) !== undefined; i++) envs.push({ name: str(f, `Envs.${i}.Name`) ?? "", value: str(f, `Envs.${i}.Value`) ?? "" });
     if (!envs.length) throw badRequest("You must provide the list of environment variables");
@@ -235,18 +248,14 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       out.message(`---- Setting ${envs.length} new environment variables ----`);
       const before = app.status?.currentReleaseVersion ?? 0;
       let updated: App;
+      const names = new Set(envs.map((e) => e.name));
       if (isPrivate) {
-        const priv = { ...(await apps.privateEnv(app)), ...Object.fromEntries(envs.map((e) => [e.name, e.value])) };
-        const secret = await apps.setPrivateEnv(app, priv);
-        const pub = (app.spec.env ?? []).filter((v) => !envs.some((e) => e.name === v.name));
-        updated = await apps.patch(app, { privateEnvSecret: secret, env: pub }, actor(p));
+        const secret = await apps.changePrivateEnv(app, Object.fromEntries(envs.map((e) => [e.name, e.value])), []);
+        updated = await apps.patch(app, (cur) => ({ privateEnvSecret: secret, env: (cur.spec.env ?? []).filter((v) => !names.has(v.name)) }), actor(p));
       } else {
-        const names = new Set(envs.map((e) => e.name));
         const priv = await apps.privateEnv(app);
-        if (envs.some((e) => e.name in priv)) {
-          await apps.setPrivateEnv(app, Object.fromEntries(Object.entries(priv).filter(([k]) => !names.has(k))));
-        }
-        updated = await apps.patch(app, { env: [...(app.spec.env ?? []).filter((v) => !names.has(v.name)), ...envs] }, actor(p));
+        if (envs.some((e) => e.name in priv)) await apps.changePrivateEnv(app, {}, [...names]);
+        updated = await apps.patch(app, (cur) => ({ env: [...(cur.spec.env ?? []).filter((v) => !names.has(v.name)), ...envs] }), actor(p));
       }
       if (app.spec.processes.some((pr) => (pr.replicas ?? 1) > 0)) await rollout(out, updated, before + 1);
     });
@@ -261,8 +270,8 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       out.message(`---- Unsetting ${names.size} environment variables ----`);
       const before = app.status?.currentReleaseVersion ?? 0;
       const priv = await apps.privateEnv(app);
-      if ([...names].some((n) => n in priv)) await apps.setPrivateEnv(app, Object.fromEntries(Object.entries(priv).filter(([k]) => !names.has(k))));
-      const updated = await apps.patch(app, { env: (app.spec.env ?? []).filter((v) => !names.has(v.name)) }, actor(p));
+      if ([...names].some((n) => n in priv)) await apps.changePrivateEnv(app, {}, [...names]);
+      const updated = await apps.patch(app, (cur) => ({ env: (cur.spec.env ?? []).filter((v) => !names.has(v.name)) }), actor(p));
       if (app.spec.processes.some((pr) => (pr.replicas ?? 1) > 0)) await rollout(out, updated, before + 1);
     });
   });
@@ -281,8 +290,16 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     if (next < 0) throw badRequest(`Not enough units to remove: the process has ${proc.replicas ?? 1}`);
     return streamed(reply, async (out) => {
       out.message(`${sign > 0 ? "Adding" : "Removing"} ${n} unit${n > 1 ? "s" : ""} ${sign > 0 ? "to" : "from"} process "${proc.name}"`);
-      const processes = app.spec.processes.map((x) => (x.name === proc.name ? { ...x, replicas: next } : x));
-      const updated = await apps.patch(app, { processes }, actor(p));
+      const updated = await apps.patch(
+        app,
+        (cur) => {
+          const now = cur.spec.processes.find((x) => x.name === proc.name);
+          const want = (now?.replicas ?? 1) + sign * n;
+          if (!now || want < 0) throw badRequest(`Not enough units to remove: the process has ${now?.replicas ?? 0}`);
+          return { processes: cur.spec.processes.map((x) => (x.name === proc.name ? { ...x, replicas: want } : x)) };
+        },
+        actor(p),
+      );
       await rollout(out, updated, 0);
     });
   };

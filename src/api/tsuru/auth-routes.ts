@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { forbidden, notFound, unauthorized } from "../errors.ts";
-import { requireAdmin, requireTeamMember, teamsOf } from "../identity/principal.ts";
+import type { Principal } from "../identity/principal.ts";
+import { requireAdmin, teamsOf } from "../identity/principal.ts";
 import type { User } from "../../model/kinds.ts";
 import { BerthTypes } from "../../model/kinds.ts";
 import { caller, form, list, required, str } from "./http.ts";
@@ -21,16 +22,16 @@ export function authRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.get("/auth/scheme", async () => ({ name: scheme.name, data: scheme.data }));
   s.get("/auth/schemes", async () => [scheme]);
 
-  const login = async (email: string, password: string) => {
+  const login = async (req: FastifyRequest, email: string, password: string) => {
     // Only "token": the CLI decodes this into a map of strings.
-    const { token } = await identity.login(email, password);
+    const { token } = await identity.login(email, password, false, req.ip);
     return { token };
   };
   s.post("/auth/login", async (req) => {
     const f = form(req);
-    return login(required(f, "email", "you must provide an email"), required(f, "password", "you must provide a password"));
+    return login(req, required(f, "email", "you must provide an email"), required(f, "password", "you must provide a password"));
   });
-  s.post<{ Params: { email: string } }>("/users/:email/tokens", async (req) => login(req.params.email, required(form(req), "password", "you must provide a password")));
+  s.post<{ Params: { email: string } }>("/users/:email/tokens", async (req) => login(req, req.params.email, required(form(req), "password", "you must provide a password")));
   s.delete("/users/tokens", async (req, reply) => {
     const p = caller(deps, req);
     await identity.revoke(p.tokenHash);
@@ -70,16 +71,24 @@ export function authRoutes(s: FastifyInstance, deps: ApiDeps): void {
     if (!(await identity.checkPassword(p.user, required(f, "old", "Both the old and the new passwords are required.")))) {
       throw forbidden("The given password didn't match the user's current password.");
     }
-    await identity.setPassword(p.user, required(f, "new", "Both the old and the new passwords are required."));
+    await identity.setPassword(p.user, required(f, "new", "Both the old and the new passwords are required."), p.tokenHash);
     return reply.code(200).send();
   });
-  const apiKey = async (req: FastifyRequest) => {
+  // GET shows the user's API key (the same one every time); POST regenerates it, revoking the old one.
+  const apiKey = (regenerate: boolean) => async (req: FastifyRequest) => {
     const p = caller(deps, req);
     if (!p.user) throw unauthorized();
-    return { token: await identity.issueToken(p.user, "APIKey") };
+    return { token: await identity.apiKey(p.user, regenerate) };
   };
-  s.get("/users/api-key", apiKey);
-  s.post("/users/api-key", apiKey);
+  s.get("/users/api-key", apiKey(false));
+  s.post("/users/api-key", apiKey(true));
+
+  /** A team the caller belongs to (or any, for admins); others answer 404, existing or not. */
+  const memberTeam = (p: Principal, name: string) => {
+    const team = identity.team(name);
+    if (!team || (!p.admin && !p.teams.has(name))) throw notFound("Team not found");
+    return team;
+  };
 
   s.post("/teams", async (req, reply) => {
     const p = caller(deps, req);
@@ -94,10 +103,7 @@ export function authRoutes(s: FastifyInstance, deps: ApiDeps): void {
     return teams.map((t) => ({ name: t.metadata.name, tags: t.spec.tags ?? [], permissions: p.admin || p.teams.has(t.metadata.name ?? "") ? ["team"] : [] }));
   });
   s.get<{ Params: { name: string } }>("/teams/:name", async (req) => {
-    const p = caller(deps, req);
-    const team = identity.team(req.params.name);
-    if (!team) throw notFound("Team not found");
-    requireTeamMember(p, req.params.name);
+    const team = memberTeam(caller(deps, req), req.params.name);
     const members = identity.users().filter((u) => teamsOf(u).has(req.params.name));
     const apps = deps.apps.apps().filter((a) => a.spec.owner === req.params.name || a.spec.teams?.includes(req.params.name));
     const pools = deps.apps.pools().filter((pl) => pl.spec.public || pl.spec.teams?.includes(req.params.name));
@@ -110,16 +116,13 @@ export function authRoutes(s: FastifyInstance, deps: ApiDeps): void {
     };
   });
   s.put<{ Params: { name: string } }>("/teams/:name", async (req, reply) => {
-    const p = caller(deps, req);
-    requireTeamMember(p, req.params.name);
-    if (!identity.team(req.params.name)) throw notFound("Team not found");
+    memberTeam(caller(deps, req), req.params.name);
     const tags = list(form(req), "tag");
     await deps.client.mergePatch(BerthTypes.Team, undefined, req.params.name, { spec: { tags } });
     return reply.code(200).send();
   });
   s.delete<{ Params: { name: string } }>("/teams/:name", async (req, reply) => {
-    const p = caller(deps, req);
-    requireTeamMember(p, req.params.name);
+    memberTeam(caller(deps, req), req.params.name);
     const apps = deps.apps.apps().filter((a) => a.spec.owner === req.params.name);
     if (apps.length) throw forbidden(`This team cannot be removed because there are apps tied to it: ${apps.map((a) => a.metadata.name).join(", ")}`);
     await identity.deleteTeam(req.params.name);

@@ -26,15 +26,24 @@ function lookup(f: Form, key: string): string | string[] | undefined {
   return k === undefined ? undefined : f[k];
 }
 
-export function str(f: Form, key: string): string | undefined {
-  const v = lookup(f, key);
+/** A form value as text; JSON bodies may carry numbers and booleans, anything else is a 400. */
+function scalar(key: string, v: unknown): string {
+  if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
-  return Array.isArray(v) ? v[0] : v;
+  throw badRequest(`Invalid value for ${key}: expected a string`);
+}
+
+export function str(f: Form, key: string): string | undefined {
+  const v: unknown = lookup(f, key);
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) return v.length ? v.map((x) => scalar(key, x))[0] : undefined;
+  return scalar(key, v);
 }
 
 export function list(f: Form, key: string): string[] {
-  const v = lookup(f, key);
-  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+  const v: unknown = lookup(f, key);
+  if (v === undefined || v === null) return [];
+  return Array.isArray(v) ? v.map((x) => scalar(key, x)) : [scalar(key, v)];
 }
 
 export function required(f: Form, key: string, message?: string): string {

@@ -4,6 +4,7 @@ import type { Plan, Pool } from "../../model/kinds.ts";
 import { BerthTypes } from "../../model/kinds.ts";
 import type { ApiDeps } from "../deps.ts";
 import { badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
+import type { Principal } from "../identity/principal.ts";
 import { requireAdmin } from "../identity/principal.ts";
 import { NAME } from "../identity/store.ts";
 import { bool, caller, form, list, required, str } from "./http.ts";
@@ -21,15 +22,18 @@ export function poolRoutes(s: FastifyInstance, deps: ApiDeps): void {
     }
   };
 
+  // Pools a caller may use: public ones and those of their teams. A private pool's team list
+  // is nobody else's business: to anyone else it does not exist.
+  const usable = (p: Principal, x: Pool) => p.admin || !!x.spec.public || (x.spec.teams ?? []).some((t) => p.teams.has(t));
   s.get("/pools", async (req, reply) => {
     const p = caller(deps, req);
-    const pools = apps.pools().filter((x) => p.admin || x.spec.public || (x.spec.teams ?? []).some((t) => p.teams.has(t)));
+    const pools = apps.pools().filter((x) => usable(p, x));
     return pools.length ? pools.map(poolView) : reply.code(204).send();
   });
   s.get<P<"name">>("/pools/:name", async (req) => {
-    caller(deps, req);
+    const p = caller(deps, req);
     const pool = apps.pool(req.params.name);
-    if (!pool) throw notFound("Pool does not exist.");
+    if (!pool || !usable(p, pool)) throw notFound("Pool does not exist.");
     return poolView(pool);
   });
   s.post("/pools", async (req, reply) => {
@@ -78,8 +82,8 @@ export function poolRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.post<P<"name">>("/pools/:name/team", teams(true));
   s.delete<P<"name">>("/pools/:name/team", teams(false));
   s.get("/constraints", async (req) => {
-    caller(deps, req);
-    return apps.pools().flatMap((p) => [
+    const caller_ = caller(deps, req);
+    return apps.pools().filter((x) => usable(caller_, x)).flatMap((p) => [
       ...(p.spec.teams?.length ? [{ PoolExpr: p.metadata.name, Field: "team", Values: p.spec.teams, Blacklist: false }] : []),
       ...(p.spec.plans?.length ? [{ PoolExpr: p.metadata.name, Field: "plan", Values: p.spec.plans, Blacklist: false }] : []),
     ]);

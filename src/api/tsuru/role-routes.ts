@@ -86,7 +86,7 @@ export function roleRoutes(s: FastifyInstance, deps: ApiDeps): void {
   });
 
   const token = (id: string) => {
-    const t = informers.informerFor<Token>(BerthTypes.Token).store.list(identity.namespace).find((x) => x.metadata.name === id && x.spec.owner.kind === "Team");
+    const t = identity.tokens().find((x) => x.metadata.name === id && x.spec.owner.kind === "Team");
     if (!t) throw notFound("Token not found");
     return t;
   };

@@ -151,7 +151,7 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
     if (bound.length && !unbindAll) throw badRequest("This service instance is bound to at least one app. Unbind them before removing it");
     return streamed(reply, async (out) => {
       for (const a of bound) {
-        await apps.patch(a, { serviceBindings: (a.spec.serviceBindings ?? []).filter((b) => b.name !== si.metadata.name) }, p.email ?? p.name);
+        await apps.patch(a, (cur) => ({ serviceBindings: (cur.spec.serviceBindings ?? []).filter((b) => b.name !== si.metadata.name) }), p.email ?? p.name);
         out.message(`Unbinding app "${a.metadata.name}"...`);
       }
       await client.delete(BerthTypes.ServiceInstance, si.metadata.namespace, si.metadata.name ?? "");
@@ -168,8 +168,14 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
     if (on && has) throw conflict("This app is already bound to this service instance.");
     if (!on && !has) throw badRequest("This app is not bound to this service instance.");
     return streamed(reply, async (out) => {
-      const bindings = on ? [...(app.spec.serviceBindings ?? []), { name: si.metadata.name ?? "" }] : (app.spec.serviceBindings ?? []).filter((b) => b.name !== si.metadata.name);
-      await apps.patch(app, { serviceBindings: bindings }, p.email ?? p.name);
+      await apps.patch(
+        app,
+        (cur) => {
+          const others = (cur.spec.serviceBindings ?? []).filter((b) => b.name !== si.metadata.name);
+          return { serviceBindings: on ? [...others, { name: si.metadata.name ?? "" }] : others };
+        },
+        p.email ?? p.name,
+      );
       out.message(on ? `---- Setting the service instance credentials on app "${app.metadata.name}" (a new release) ----` : `---- Removing the service instance credentials from app "${app.metadata.name}" ----`);
     });
   };

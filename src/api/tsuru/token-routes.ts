@@ -4,7 +4,7 @@ import { keyOf } from "../../kube/resource.ts";
 import type { Token } from "../../model/kinds.ts";
 import { BerthTypes, Labels } from "../../model/kinds.ts";
 import type { ApiDeps } from "../deps.ts";
-import { badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
+import { badRequest, conflict, forbidden, fromKubernetes, notFound } from "../errors.ts";
 import type { Principal } from "../identity/principal.ts";
 import { requireTeamMember } from "../identity/principal.ts";
 import { newToken, tokenHash } from "../identity/secrets.ts";
@@ -14,11 +14,10 @@ import { caller, form, int, required, str } from "./http.ts";
 type P<T extends string> = { Params: Record<T, string> };
 
 export function tokenRoutes(s: FastifyInstance, deps: ApiDeps): void {
-  const { client, informers, identity } = deps;
+  const { client, identity } = deps;
   const teamTokens = () =>
-    informers
-      .informerFor<Token>(BerthTypes.Token)
-      .store.list(identity.namespace)
+    identity
+      .tokens()
       .filter((t) => t.spec.owner.kind === "Team");
   const view = (t: Token, value?: string) => ({
     token_id: t.metadata.name,
@@ -35,6 +34,18 @@ export function tokenRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const t = teamTokens().find((x) => x.metadata.name === id);
     if (!t || (!p.admin && !p.teams.has(t.spec.owner.name))) throw notFound("Token not found");
     return t;
+  };
+
+  /**
+   * A team token may only make credentials for its own team that expire no later than itself:
+   * no credential outlives or outranks the one that made it.
+   */
+  const mayMint = (p: Principal, team: string, expiresIn: number) => {
+    if (p.user || p.admin) return;
+    if (team !== p.name) throw forbidden("A team token can only create tokens for its own team.");
+    if (p.expires !== undefined && (expiresIn <= 0 || Date.now() + expiresIn * 1000 > p.expires)) {
+      throw forbidden("A team token cannot create a token that expires after itself.");
+    }
   };
 
   s.get("/tokens", async (req, reply) => {
@@ -54,6 +65,7 @@ export function tokenRoutes(s: FastifyInstance, deps: ApiDeps): void {
     if (teamTokens().some((t) => t.metadata.name === id)) throw conflict("Token already exists");
     const expiresIn = int(f, "expires_in", 0);
     if (expiresIn < 0) throw badRequest("expires_in must not be negative");
+    mayMint(p, team, expiresIn);
     const value = newToken();
     try {
       const created = await client.create<Token>(BerthTypes.Token, {
@@ -79,6 +91,7 @@ export function tokenRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const spec: Record<string, unknown> = {};
     if (str(f, "description") !== undefined) spec.description = str(f, "description");
     const expiresIn = int(f, "expires_in", 0);
+    if (expiresIn > 0) mayMint(p, t.spec.owner.name, expiresIn);
     if (expiresIn > 0) spec.expires = new Date(Date.now() + expiresIn * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
     const updated = await client.mergePatch<Token>(BerthTypes.Token, t.metadata.namespace, t.metadata.name ?? "", { spec });
     await identity.synced(BerthTypes.Token, keyOf(updated), updated.metadata.resourceVersion);

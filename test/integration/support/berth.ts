@@ -7,6 +7,7 @@ import { setupPoolController } from "../../../src/controllers/pool-controller.ts
 import { setupServiceInstanceController } from "../../../src/controllers/service-instance-controller.ts";
 import { setupTokenController } from "../../../src/controllers/token-controller.ts";
 import { KubeClient, defaultKubeConfig } from "../../../src/kube/client.ts";
+import type { Logger } from "../../../src/log.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { Manager } from "../../../src/runtime/manager.ts";
 import { kubectl } from "./kube.ts";
@@ -27,19 +28,33 @@ export async function installCRDs(): Promise<void> {
   await kubectl("create", "namespace", "berth-system").catch(() => undefined);
 }
 
-export async function startBerth(o: { api?: boolean } = {}): Promise<RunningBerth> {
+export interface BerthOptions {
+  api?: boolean;
+  /** Berth's own namespace (tokens, password hashes, the admin marker); default berth-system. */
+  namespace?: string;
+  bootstrapAdmin?: string;
+  /** Where the API logs go (default: nowhere). */
+  log?: Logger;
+}
+
+export async function startBerth(o: BerthOptions = {}): Promise<RunningBerth> {
   await installCRDs();
   const client = await KubeClient.create(defaultKubeConfig());
-  const log = silentLogger();
+  const log = o.log ?? silentLogger();
+  const namespace = o.namespace ?? "berth-system";
+  if (namespace !== "berth-system") await kubectl("create", "namespace", namespace).catch(() => undefined);
   const manager = new Manager({ client, log });
   setupAppController(manager, 4);
   setupPoolController(manager);
   setupTokenController(manager);
   setupServiceInstanceController(manager);
-  const api = o.api ? await startApi(apiDeps(manager, "berth-system", log), { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;
+  const deps = o.api ? apiDeps(manager, namespace, log, o.bootstrapAdmin) : undefined;
+  const api = deps ? await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;
   const abort = new AbortController();
   const done = manager.run(abort.signal);
   await manager.informers.waitForSync();
+  // The API answers once its caches synced and the administrator marker is settled.
+  while (deps && !deps.ready()) await new Promise((r) => setTimeout(r, 20));
   return {
     manager,
     client,
