@@ -75,7 +75,7 @@ describe("router", function () {
     before(async function () {
       const node = await realNode();
       if (!node) {
-        process.stderr.write("      (skipped: no Ready node labelled berth.dev/node-group=real; run with the real node, hack/cluster.sh with BERTH_REAL_NODES=1)\n");
+        process.stderr.write("      (skipped: no Ready node labelled berth.dev/node-group=real: the cluster runs without the real node (BERTH_REAL_NODES=0, no root, or another cluster on this machine holds it))\n");
         this.skip();
       }
       const registry = process.env.BERTH_REGISTRY ?? "10.245.1.1:5000";
