@@ -125,6 +125,12 @@ describe("router", function () {
     it("scaled to 3, spreads requests over all 3 pods", async () => {
       await kubectl("patch", "apps.berth.dev", "web", "-n", ns, "--type=json", "-p", '[{"op":"replace","path":"/spec/processes/0/replicas","value":3}]');
       await eventually("3 ready endpoints", async () => router.table.route(`${ns}/web`)?.endpoints.length === 3, 120_000);
+      // Without a readiness probe a pod is Ready once its container started, a moment before
+      // python listens (the router retries those refusals elsewhere): wait until all 3 listen.
+      await eventually("3 pods listening", async () => {
+        const now = await pods();
+        return now.length === 3 && (await Promise.all(now.map((p) => refuses(p.ip)))).every((refused) => !refused);
+      }, 60_000);
       const seen = new Map<string, number>();
       for (let i = 0; i < 30; i++) {
         const a = await get(router.port, `web.${APPS_DOMAIN}`);
