@@ -1,8 +1,9 @@
 // The extension point for scale to zero (the Waiter issue): what the router does with a
 // request for a known app that has no ready endpoint. The default answers 503 at once. An
 // activator can instead hold the request, wake the app (scale its processes up), and resolve
-// with endpoints once a pod is ready, e.g. via RoutingTable.waitForEndpoints(route.key, signal);
-// the proxy then forwards the held request as usual (body still unread, so nothing is lost).
+// with endpoints once a pod is ready, e.g. via RoutingTable.waitForEndpoints(route.key, signal)
+// (startRouter hands the table to the activator's factory); the proxy then forwards the held
+// request as usual (body still unread, so nothing is lost).
 import type { IncomingMessage } from "node:http";
 import type { Endpoint } from "./endpoints.ts";
 import type { Route } from "./routing-table.ts";

@@ -32,8 +32,11 @@ export interface RunningRouter {
 export interface RouterDeps {
   client: KubeClient;
   log: Logger;
-  /** Scale from zero plugs in here; default: 503 at once. */
-  activator?: Activator;
+  /**
+   * Scale from zero plugs in here, given the routing table (to wait for endpoints with
+   * waitForEndpoints); default: 503 at once.
+   */
+  activator?: (table: RoutingTable) => Activator;
 }
 
 const SWEEP_MS = 30_000;
@@ -74,7 +77,7 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
     requestTimeoutMs: config.requestTimeoutMs,
     connectTimeoutMs: config.connectTimeoutMs,
     retries: config.retries,
-    activator: deps.activator,
+    activator: deps.activator?.(table),
     activity,
     accessLog,
   });

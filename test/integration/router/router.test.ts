@@ -143,6 +143,30 @@ describe("router", function () {
       expect([...seen.values()]).to.deep.equal([10, 10, 10]); // round robin
     });
 
+    it("through the activator hook, holds a request for a stopped app, wakes it and answers from its new pod", async () => {
+      let woken = 0;
+      const waking = await testRouter(berth.client, { port: 0, metricsPort: 0, requestTimeoutMs: 120_000 }, (table) => ({
+        activate: async (route, _req, signal) => {
+          woken++;
+          await berth.client.mergePatch(BerthTypes.App, route.namespace, route.app, { spec: { state: "Running" } });
+          return table.waitForEndpoints(route.key, signal);
+        },
+      }));
+      try {
+        await berth.client.create(
+          BerthTypes.App,
+          app("sleepy", { image: `${process.env.BERTH_REGISTRY ?? "10.245.1.1:5000"}/berth/hello:1`, pool, state: "Stopped", processes: [{ name: "web", replicas: 1, ports: [{ port: 8080 }], healthCheck: { path: "/healthz", periodSeconds: 1 } }] }),
+        );
+        await eventually("the router knows the stopped app", async () => (await get(router.port, `sleepy.${APPS_DOMAIN}`)).status === 503);
+        const a = await get(waking.port, `sleepy.${APPS_DOMAIN}`, "/", 120_000);
+        expect(a.status).to.equal(200);
+        expect(a.body).to.match(/ from sleepy-web-/);
+        expect(woken).to.equal(1);
+      } finally {
+        await waking.close();
+      }
+    });
+
     it("sends a request to another pod when one refuses the connection, and counts the error", async () => {
       const [victim] = await pods();
       if (!victim) throw new Error("no pod");

@@ -3,8 +3,10 @@
 import http from "node:http";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { silentLogger } from "../../../src/log.ts";
+import type { Activator } from "../../../src/router/activator.ts";
 import type { RouterConfig } from "../../../src/router/config.ts";
 import { loadRouterConfig } from "../../../src/router/config.ts";
+import type { RoutingTable } from "../../../src/router/routing-table.ts";
 import type { RunningRouter } from "../../../src/router/start.ts";
 import { startRouter } from "../../../src/router/start.ts";
 import { kubectl } from "../support/kube.ts";
@@ -13,7 +15,7 @@ export const APPS_DOMAIN = "berth.localhost";
 /** The real node's pod network: KWOK's fake pod IPs (10.244.0.0/16) are never dialled. */
 export const REAL_POD_NETWORK = "10.245.0.0/16";
 
-export function testRouter(client: KubeClient, o: Partial<RouterConfig> = {}): Promise<RunningRouter> {
+export function testRouter(client: KubeClient, o: Partial<RouterConfig> = {}, activator?: (table: RoutingTable) => Activator): Promise<RunningRouter> {
   const config: RouterConfig = {
     ...loadRouterConfig([], {}),
     port: 0,
@@ -25,7 +27,7 @@ export function testRouter(client: KubeClient, o: Partial<RouterConfig> = {}): P
     requestTimeoutMs: 10_000,
     ...o,
   };
-  return startRouter({ client, log: silentLogger() }, config);
+  return startRouter({ client, log: silentLogger(), activator }, config);
 }
 
 export interface Answer {
@@ -34,16 +36,16 @@ export interface Answer {
   headers: http.IncomingHttpHeaders;
 }
 
-/** One GET with its own connection. */
-export function get(port: number, host: string, path = "/"): Promise<Answer> {
+/** One GET with its own connection; fails when no byte comes for timeoutMs. */
+export function get(port: number, host: string, path = "/", timeoutMs = 15_000): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path, headers: { host }, agent: false, timeout: 15_000 }, (res) => {
+    const req = http.get({ host: "127.0.0.1", port, path, headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (body += c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
-    req.on("timeout", () => req.destroy(new Error(`GET ${host}${path}: no answer in 15 s`)));
+    req.on("timeout", () => req.destroy(new Error(`GET ${host}${path}: no answer in ${timeoutMs / 1000} s`)));
     req.on("error", reject);
   });
 }
