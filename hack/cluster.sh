@@ -403,6 +403,7 @@ case ${1:-up} in
     [ -f "$dir/ports.env" ] && sed 's/^/export BERTH_/' "$dir/ports.env"
     if node_owned && running kubelet; then
       echo "export BERTH_REGISTRY=$REGISTRY BERTH_REAL_NODE=$NODE_NAME"
+      running registry-local && echo "export BERTH_REGISTRY_LOCAL=127.0.0.1:$REGISTRY_PORT"
     fi ;;
   node-down) node_owned && node_down ;;   # by another cluster's `up` taking the node over (it holds the lock)
   host-check)

@@ -1,10 +1,11 @@
-// Writes docs/api/tsuru.md and docs/api/deis.md: every documented endpoint and its status.
+// Writes docs/api/tsuru.md and docs/api/deis.md (every documented endpoint and its status) and
+// docs/api/tsuru-cli.md (every tsuru CLI 1.34 command and its status).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { buildServer } from "../src/api/server.ts";
 import type { ApiDeps } from "../src/api/deps.ts";
 import { tsuruDialect } from "../src/api/tsuru/dialect.ts";
 import { deisDialect } from "../src/api/deis/dialect.ts";
-import { apiDocs } from "../src/api/coverage.ts";
+import { apiDocs, cliDoc } from "../src/api/coverage.ts";
 import { silentLogger } from "../src/log.ts";
 
 const tsv = process.env.BERTH_ENDPOINTS ?? new URL("../../shared/api-reference/endpoints.tsv", import.meta.url).pathname;
@@ -16,4 +17,7 @@ for (const [name, doc] of Object.entries(apiDocs(server, tsv))) {
   writeFileSync(new URL(`../docs/api/${name}.md`, import.meta.url), doc.markdown);
   console.log(`docs/api/${name}.md: ${doc.summary}`);
 }
+const cli = cliDoc(server);
+writeFileSync(new URL("../docs/api/tsuru-cli.md", import.meta.url), cli.markdown);
+console.log(`docs/api/tsuru-cli.md: ${cli.summary}`);
 await server.close();

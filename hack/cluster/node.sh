@@ -379,7 +379,7 @@ node_down() (
   # Pods off the node while the kubelet still runs, so that CNI DEL and unmounts happen.
   if running kubelet && "${kc[@]}" get node "$NODE_NAME" >/dev/null 2>&1; then
     "${kc[@]}" cordon "$NODE_NAME" >/dev/null 2>&1 || true
-    "${kc[@]}" delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --grace-period 1 --wait --timeout 30s >/dev/null 2>&1 || true
+    "${kc[@]}" delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --grace-period 1 --wait --timeout 20s >/dev/null 2>&1 || true
   fi
   stop_component coredns
   stop_component kube-proxy

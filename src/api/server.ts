@@ -157,7 +157,8 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
             dialect.sendError(reply, apiErr);
           });
           scope.setNotFoundHandler((req, reply) => {
-            dialect.sendError(reply, new ApiError(404, `no such endpoint: ${req.method} ${pathOnly(req.raw.url ?? req.url)}`));
+            // The path as the client sent it (originalUrl), not as rewritten for routing: no "/tsuru/..." leaks out.
+            dialect.sendError(reply, new ApiError(404, `no such endpoint: ${req.method} ${pathOnly(req.originalUrl ?? req.url)}`));
           });
           dialect.routes(scope, opts.deps);
         },

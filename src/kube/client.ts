@@ -152,6 +152,25 @@ export class KubeClient {
     return text;
   }
 
+  /** A GET whose answer is a stream of text lines (pod logs with follow), until it ends or `signal` aborts. */
+  async streamLines(path: string, query: RequestOptions["query"], signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
+    const res = await this.open("GET", path, { query, signal });
+    if ((res.statusCode ?? 0) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw toApiError(res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8"), `GET ${path}`);
+    }
+    let rest = "";
+    for await (const c of res) {
+      rest += (c as Buffer).toString("utf8");
+      for (let i = rest.indexOf("\n"); i >= 0; i = rest.indexOf("\n")) {
+        onLine(rest.slice(0, i));
+        rest = rest.slice(i + 1);
+      }
+    }
+    if (rest) onLine(rest);
+  }
+
   get<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string, o: { timeoutMs?: number } = {}): Promise<T> {
     return this.request("GET", resourcePath(t, namespace, name), o);
   }
@@ -208,10 +227,11 @@ export class KubeClient {
     return this.request("PATCH", path, { body: patch, contentType: "application/merge-patch+json" });
   }
 
-  async delete(t: ResourceType, namespace: string | undefined, name: string, o: { uid?: string; propagationPolicy?: string } = {}): Promise<void> {
+  async delete(t: ResourceType, namespace: string | undefined, name: string, o: { uid?: string; propagationPolicy?: string; gracePeriodSeconds?: number } = {}): Promise<void> {
     const body: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "v1" };
     if (o.uid) body.preconditions = { uid: o.uid };
     if (o.propagationPolicy) body.propagationPolicy = o.propagationPolicy;
+    if (o.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = o.gracePeriodSeconds;
     await this.request("DELETE", resourcePath(t, namespace, name), { body });
   }
 

@@ -6,16 +6,53 @@ import type { App, AppSpec, Release, ServiceInstance } from "../../model/kinds.t
 import { BerthTypes } from "../../model/kinds.ts";
 import { isTrue } from "../../runtime/conditions.ts";
 import type { ApiDeps } from "../deps.ts";
-import { ApiError, badRequest, conflict, forbidden, notFound } from "../errors.ts";
+import { ApiError, badRequest, conflict, forbidden, notFound, notImplemented } from "../errors.ts";
 import type { Principal } from "../identity/principal.ts";
 import { canSeeApp, requireApp, requireTeamMember } from "../identity/principal.ts";
 import { NAME } from "../identity/store.ts";
-import { bool, caller, form, int, list, required, str, streamed } from "./http.ts";
+import { planFor } from "../../reconcilers/desired/admission.ts";
+import { bool, caller, form, int, list, required, str, streamed, teamOrOnly } from "./http.ts";
 import type { JsonStream } from "./http.ts";
+import { isObjectId, releaseEventId } from "./object-id.ts";
 import { appInfo, appListItem, deployView } from "./views.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Why a source deploy (an upload, a Dockerfile) is refused, for the CLI to print. */
+export const SOURCE_DEPLOY =
+  "Berth does not build source code yet: deploying files or a Dockerfile (tsuru app deploy <dir>, --dockerfile) is not available. Build and push an image, then deploy it with tsuru app deploy -a <app> -i <image>.";
+
+/** Bytes as a Kubernetes quantity: "256Mi" when it is a whole number of Mi or Gi, else bytes. */
+export function memoryQuantity(bytes: number): string {
+  const n = Math.round(bytes);
+  if (n % 1024 ** 3 === 0) return `${n / 1024 ** 3}Gi`;
+  if (n % 1024 ** 2 === 0) return `${n / 1024 ** 2}Mi`;
+  return String(n);
+}
+
+/** CPU and memory from tsuru's plan override: JSON {"planoverride": {"memory", "cpumilli"}} or form planoverride.memory=... */
+function planOverrideOf(req: FastifyRequest, f: Record<string, string | string[] | undefined>): { memory?: number; cpumilli?: number; cpuBurst?: number } {
+  const body = (req.body && typeof req.body === "object" ? req.body : {}) as Record<string, unknown>;
+  const key = Object.keys(body).find((k) => k.toLowerCase() === "planoverride");
+  const json = key && body[key] && typeof body[key] === "object" ? (body[key] as Record<string, unknown>) : {};
+  const pick = (name: string): number | undefined => {
+    const jk = Object.keys(json).find((k) => k.toLowerCase() === name.toLowerCase());
+    const raw = jk !== undefined ? json[jk] : str(f, `planoverride.${name}`);
+    if (raw === undefined || raw === null || raw === "") return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw badRequest(`Invalid plan override ${name}: ${String(raw)}`);
+    return n;
+  };
+  const out: { memory?: number; cpumilli?: number; cpuBurst?: number } = {};
+  const memory = pick("memory");
+  const cpumilli = pick("cpumilli");
+  const cpuBurst = pick("cpuBurst");
+  if (memory !== undefined) out.memory = memory;
+  if (cpumilli !== undefined) out.cpumilli = cpumilli;
+  if (cpuBurst !== undefined) out.cpuBurst = cpuBurst;
+  return out;
+}
 
 export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   const { apps } = deps;
@@ -48,8 +85,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const f = form(req);
     const name = required(f, "name", "You must provide the app name");
     if (!NAME.test(name) || name.length > 40) throw badRequest("Invalid app name, your app should have at most 40 characters, containing only lower case letters, numbers or dashes, starting with a letter.");
-    const team = str(f, "teamOwner") ?? (p.teams.size === 1 ? [...p.teams][0] : undefined);
-    if (!team) throw badRequest("You must provide a team to execute this action.");
+    const team = teamOrOnly(p, str(f, "teamOwner"));
     requireTeamMember(p, team);
     const poolName = str(f, "pool");
     const pool = poolName ? apps.pool(poolName) : apps.pools().find((x) => x.spec.default);
@@ -84,7 +120,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       .filter((a) => !str(f, "pool") || a.spec.pool === str(f, "pool"))
       .filter((a) => !str(f, "locked") || (a.spec.locked ?? false) === bool(f, "locked"))
       .filter((a) => !list(f, "tag").length || list(f, "tag").every((t) => a.spec.tags?.includes(t)))
-      .map((a) => appListItem(a, apps.pods(a), a.spec.plan ? apps.plan(a.spec.plan) : undefined));
+      .map((a) => appListItem(a, apps.pods(a), planFor(a, apps.plans())));
     return out.length ? out : reply.code(204).send();
   });
 
@@ -95,7 +131,8 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       const si = instances.get(`${app.metadata.namespace}/${b.name}`);
       return { service: si?.spec.serviceClass ?? "", instance: b.name, plan: si?.spec.plan ?? "" };
     });
-    return appInfo(app, apps.pods(app), app.spec.plan ? apps.plan(app.spec.plan) : undefined, apps.releases(app), bindings);
+    // Without a plan of its own an app runs with the default plan, and shows it (as tsuru does).
+    return appInfo(app, apps.pods(app), planFor(app, apps.plans()), apps.releases(app), bindings);
   });
 
   s.put<P<"app">>("/apps/:app", (req, reply) => {
@@ -117,9 +154,18 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       patch.owner = str(f, "teamOwner");
     }
     if (list(f, "tag").length) patch.tags = list(f, "tag");
+    // app update --memory/--cpu: the process's own resources win over the plan's.
+    const override = planOverrideOf(req, f);
+    if (override.cpuBurst !== undefined && override.cpuBurst !== 1) throw badRequest("Berth does not support CPU burst: requests and limits are equal. Use --cpu to change the CPU.");
+    const resources = {
+      ...(override.memory !== undefined ? { memory: memoryQuantity(override.memory) } : {}),
+      ...(override.cpumilli !== undefined ? { cpu: `${Math.round(override.cpumilli)}m` } : {}),
+    };
+    // The processes are read afresh (and retried) when resources change: other writers may scale them.
+    const change = Object.keys(resources).length ? (cur: App) => ({ ...patch, processes: cur.spec.processes.map((proc) => ({ ...proc, resources: { ...proc.resources, ...resources } })) }) : patch;
     return streamed(reply, async (out) => {
       out.message(`---- Updating app "${req.params.app}" ----`);
-      await apps.patch(app, patch, actor(p));
+      await apps.patch(app, change, actor(p));
       out.message(" ---> updated");
     });
   });
@@ -306,10 +352,26 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.put<P<"name">>("/apps/:name/units", scale(1));
   s.delete<P<"name">>("/apps/:name/units", scale(-1));
 
+  // unit kill: the unit is a pod; its Deployment starts a replacement.
+  s.delete<P<"name" | "unit">>("/apps/:name/units/:unit", (req, reply) => {
+    const p = caller(deps, req);
+    const app = load(p, req.params.name);
+    const pod = apps.pods(app).find((x) => x.metadata.name === req.params.unit);
+    if (!pod) throw notFound(`unit "${req.params.unit}" not found`);
+    const force = bool(form(req), "force");
+    return streamed(reply, async (out) => {
+      out.message(`---- Killing unit "${req.params.unit}" of app "${app.metadata.name}" ----`);
+      await deps.client.delete(Types.Pod, pod.metadata.namespace, pod.metadata.name ?? "", force ? { gracePeriodSeconds: 0 } : {});
+      out.message(" ---> the unit was killed; a new one takes its place");
+    });
+  });
+
   // --- deploy and rollback ---------------------------------------------------------------
   const deployResponse = async (reply: FastifyReply, app: App, work: (say: (l: string) => void) => Promise<Release | undefined>) => {
     reply.hijack();
-    reply.raw.writeHead(200, { "Content-Type": "text", "X-Tsuru-Eventid": `${app.metadata.uid}-${Date.now().toString(16)}` });
+    // The id of the deploy's event: that of the release this deploy makes (the next version).
+    const next = Math.max(0, app.status?.currentReleaseVersion ?? 0, ...apps.releases(app).map((r) => r.spec.version)) + 1;
+    reply.raw.writeHead(200, { "Content-Type": "text", "X-Tsuru-Eventid": releaseEventId(app, next) });
     const say = (l: string) => reply.raw.write(`${l}\n`);
     try {
       const r = await work(say);
@@ -334,7 +396,11 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.post<P<"appname">>("/apps/:appname/deploy", async (req, reply) => {
     const p = caller(deps, req);
     const app = load(p, req.params.appname);
-    const image = required(form(req), "image", "you must specify either image or archive");
+    const f = form(req);
+    const image = str(f, "image")?.trim();
+    // Uploads (multipart, "file") and Dockerfile builds need a builder Berth does not have yet.
+    if (!image && (String(req.headers["content-type"] ?? "").startsWith("multipart/") || str(f, "dockerfile") !== undefined || str(f, "archiveurl") !== undefined)) throw notImplemented(SOURCE_DEPLOY);
+    if (!image) throw badRequest("you must specify either image or archive");
     await deployResponse(reply, app, (say) => deployImage(p, app, image, say));
   });
 
@@ -370,7 +436,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.get<P<"deploy">>("/deploys/:deploy", async (req) => {
     const p = caller(deps, req);
     for (const a of apps.apps().filter((x) => canSeeApp(p, x))) {
-      const r = apps.releases(a).find((x) => x.metadata.uid === req.params.deploy || x.metadata.name === req.params.deploy);
+      const r = apps.releases(a).find((x) => (isObjectId(req.params.deploy) ? releaseEventId(a, x.spec.version) === req.params.deploy : x.metadata.name === req.params.deploy));
       if (r) return deployView(a, r);
     }
     throw notFound("Deploy not found.");

@@ -1,5 +1,5 @@
 // tsuru auth, users and teams.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { forbidden, notFound, unauthorized } from "../errors.ts";
 import type { Principal } from "../identity/principal.ts";
@@ -74,11 +74,22 @@ export function authRoutes(s: FastifyInstance, deps: ApiDeps): void {
     await identity.setPassword(p.user, required(f, "new", "Both the old and the new passwords are required."), p.tokenHash);
     return reply.code(200).send();
   });
-  // GET shows the user's API key (the same one every time); POST regenerates it, revoking the old one.
-  const apiKey = (regenerate: boolean) => async (req: FastifyRequest) => {
+  // token show (GET: the user's API key, the same every time) / token regenerate (POST: a new
+  // one, revoking the old): the body is a bare JSON string, which the CLI decodes into a string
+  // (tsuru/tsuru-client:tsuru/client/auth.go ShowAPIToken/RegenerateAPIToken). Admins may name
+  // another user with ?user=.
+  const apiKey = (regenerate: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
     const p = caller(deps, req);
     if (!p.user) throw unauthorized();
-    return { token: await identity.apiKey(p.user, regenerate) };
+    const email = str(form(req), "user");
+    let user = p.user;
+    if (email && email !== p.email) {
+      requireAdmin(p);
+      const other = identity.userByEmail(email);
+      if (!other) throw notFound("User not found.");
+      user = other;
+    }
+    return reply.type("application/json").send(JSON.stringify(await identity.apiKey(user, regenerate)));
   };
   s.get("/users/api-key", apiKey(false));
   s.post("/users/api-key", apiKey(true));

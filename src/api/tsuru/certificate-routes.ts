@@ -9,21 +9,33 @@ import { withOwner } from "../../runtime/status.ts";
 import type { ApiDeps } from "../deps.ts";
 import { badRequest, fromKubernetes, notFound } from "../errors.ts";
 import { requireApp } from "../identity/principal.ts";
-import { caller, form, required, str } from "./http.ts";
+import { caller, form, required, str, versionAtLeast } from "./http.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 type Secret = KubeObject & { data?: Record<string, string> };
 export const tlsSecretName = (app: string) => `${app}-tls`;
+/** The router tsuru shows for an app's domains: Berth routes with one Ingress per app. */
+const ROUTER = "ingress";
 
 export function certificateRoutes(s: FastifyInstance, deps: ApiDeps): void {
   const { apps, client } = deps;
 
+  // Two shapes by version (tsuru/tsuru:api/server.go registers GET /1.2 and /1.24 here):
+  // 1.24+ (CLI 1.34's certificate list): {"routers": {R: {"cnames": {C: {"certificate", "issuer"}}}}}
+  // (tsuru/tsuru-client:tsuru/client/certificate.go appCertificate); before: {R: {C: "PEM"}}
+  // (tsuru/tsuru:api/certificate.go listCertificatesLegacy, cnames without a certificate left out).
   s.get<P<"app">>("/apps/:app/certificate", async (req) => {
     const app = requireApp(caller(deps, req), apps.app(req.params.app), req.params.app);
-    if (!app.spec.tls) return {};
-    const secret = await client.getOrUndefined<Secret>(Types.Secret, app.metadata.namespace, app.spec.tls.secretName);
-    const cert = secret?.data?.["tls.crt"] ? Buffer.from(secret.data["tls.crt"], "base64").toString("utf8") : "";
-    return Object.fromEntries((app.spec.domains ?? []).map((d) => [d, cert]));
+    let cert = "";
+    if (app.spec.tls) {
+      const secret = await client.getOrUndefined<Secret>(Types.Secret, app.metadata.namespace, app.spec.tls.secretName);
+      cert = secret?.data?.["tls.crt"] ? Buffer.from(secret.data["tls.crt"], "base64").toString("utf8") : "";
+    }
+    const cnames = cert ? (app.spec.domains ?? []) : [];
+    if (versionAtLeast(req, 1, 24)) {
+      return { routers: { [ROUTER]: { cnames: Object.fromEntries(cnames.map((d) => [d, { certificate: cert, issuer: "" }])) } } };
+    }
+    return { [ROUTER]: Object.fromEntries(cnames.map((d) => [d, cert])) };
   });
 
   s.put<P<"app">>("/apps/:app/certificate", async (req, reply) => {

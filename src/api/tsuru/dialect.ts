@@ -1,14 +1,15 @@
 // The tsuru dialect. Served under "/tsuru" and, for the tsuru client, under its versioned
 // prefixes (/1.0/apps, /1.18/auth/schemes, ...), which the server rewrites to "/tsuru".
 // Errors are plain text with the status code, as tsuru's API answers them.
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import type { Dialect } from "../server.ts";
 import { appRoutes } from "./app-routes.ts";
 import { certificateRoutes } from "./certificate-routes.ts";
+import { websocketMessage } from "./http.ts";
 import { extraRoutes } from "./extra-routes.ts";
 import { authRoutes } from "./auth-routes.ts";
-import { machineryPaths } from "./machinery.ts";
+import { cliMachineryPaths, machineryPaths } from "./machinery.ts";
 import { poolRoutes } from "./pool-routes.ts";
 import { roleRoutes } from "./role-routes.ts";
 import { miscRoutes } from "./misc-routes.ts";
@@ -30,6 +31,13 @@ export const tsuruDialect: Dialect<ApiDeps> = {
     scope.addHook("onSend", async (_req, reply) => {
       reply.header("Supported-Tsuru", "1.0.1");
     });
+    // Source deploys upload multipart tar.gz: read (and drop) the upload so the deploy route can
+    // answer with why it is refused, instead of Fastify's bare 415.
+    scope.addContentTypeParser("multipart/form-data", (_req, payload, done) => {
+      payload.on("error", (e: Error) => done(e, undefined));
+      payload.on("end", () => done(null, {}));
+      payload.resume();
+    });
     scope.get("/healthcheck", async (_req, reply) => reply.type("text/plain").send("WORKING"));
     scope.get("/info", async () => ({ version: "berth-0.1.0" }));
     authRoutes(scope, deps);
@@ -41,8 +49,12 @@ export const tsuruDialect: Dialect<ApiDeps> = {
     roleRoutes(scope, deps);
     certificateRoutes(scope, deps);
     extraRoutes(scope, deps);
-    for (const m of machineryPaths) {
-      const handler = async (_req: unknown, reply: FastifyReply) => reply.code(501).type("text/plain; charset=utf-8").send(`${m.reason}\n`);
+    for (const m of [...machineryPaths, ...cliMachineryPaths]) {
+      const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+        // app shell opens a WebSocket: a 501 would reach the user as "bad status"; a message does not.
+        if (String(req.headers.upgrade ?? "").toLowerCase() === "websocket") return websocketMessage(req, reply, `Error: ${m.reason}`);
+        return reply.code(501).type("text/plain; charset=utf-8").send(`${m.reason}\n`);
+      };
       if (m.method === "*") scope.all(fastifyPath(m.path), handler);
       else scope.route({ method: m.method as "GET", url: fastifyPath(m.path), handler });
     }

@@ -9,6 +9,7 @@ import type { ApiDeps } from "../deps.ts";
 import { badRequest, fromKubernetes, notFound } from "../errors.ts";
 import { canSeeApp, canSeeInstance, requireApp, requireTeamMember } from "../identity/principal.ts";
 import { caller, form, int, required, str, streamed } from "./http.ts";
+import { releaseEventId } from "./object-id.ts";
 import { eventView } from "./views.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
@@ -67,7 +68,7 @@ export function extraRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.get<P<"uuid">>("/events/:uuid", async (req) => {
     const p = caller(deps, req);
     for (const a of apps.apps().filter((x) => canSeeApp(p, x))) {
-      const r = apps.releases(a).find((x) => x.metadata.uid === req.params.uuid);
+      const r = apps.releases(a).find((x) => releaseEventId(a, x.spec.version) === req.params.uuid);
       if (r) {
         return eventView(a, r);
       }

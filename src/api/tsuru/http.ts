@@ -1,4 +1,5 @@
 // Request plumbing shared by the tsuru routes: the caller, form fields, JSON streams.
+import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { badRequest } from "../errors.ts";
@@ -50,6 +51,59 @@ export function required(f: Form, key: string, message?: string): string {
   const v = str(f, key)?.trim();
   if (!v) throw badRequest(message ?? `${key} is required`);
   return v;
+}
+
+/**
+ * The team a request names, or the caller's only team when the field is missing or empty (the
+ * CLI always sends teamOwner=, owner= and team=). With several teams the caller must choose:
+ * tsuru's permission.ErrTooManyTeams (tsuru/tsuru:permission/permission.go), a 400.
+ */
+export function teamOrOnly(p: Principal, value: string | undefined): string {
+  const v = value?.trim();
+  if (v) return v;
+  if (p.teams.size === 1) return [...p.teams][0]!;
+  throw badRequest("You must provide a team to execute this action.");
+}
+
+/**
+ * The API version the client asked for ("1.24" from "/1.24/apps/x/certificate"), or undefined
+ * for unversioned paths (which get the newest shape). tsuru registers some paths twice with
+ * different answers (tsuru/tsuru:api/server.go: GET /1.2 and /1.24 .../certificate).
+ */
+export function requestVersion(req: FastifyRequest): [number, number] | undefined {
+  const m = /^\/(\d+)\.(\d+)\//.exec(req.originalUrl ?? "");
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/** Whether the request asks for at least this version (unversioned paths get the newest). */
+export function versionAtLeast(req: FastifyRequest, major: number, minor: number): boolean {
+  const v = requestVersion(req);
+  return !v || v[0] > major || (v[0] === major && v[1] >= minor);
+}
+
+/**
+ * Answers a WebSocket handshake with one text message and a close. The tsuru CLI opens
+ * `app shell` as a WebSocket (golang.org/x/net/websocket) and reports any other status as an
+ * opaque "bad status"; over an accepted socket it prints what it receives.
+ */
+export function websocketMessage(req: FastifyRequest, reply: FastifyReply, text: string): void {
+  const key = req.headers["sec-websocket-key"];
+  const socket = req.raw.socket;
+  reply.hijack();
+  if (typeof key !== "string") {
+    socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text + "\n");
+    return;
+  }
+  const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+  const payload = Buffer.from(`${text}\r\n`);
+  const frame = (opcode: number, body: Buffer) => {
+    const head = body.length < 126 ? Buffer.from([0x80 | opcode, body.length]) : Buffer.from([0x80 | opcode, 126, body.length >> 8, body.length & 0xff]);
+    return Buffer.concat([head, body]);
+  };
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  socket.write(frame(0x1, payload));
+  // Close frame with status 1000 (normal closure), then the connection.
+  socket.end(frame(0x8, Buffer.from([0x03, 0xe8])));
 }
 
 export function bool(f: Form, key: string): boolean {

@@ -136,3 +136,33 @@ export const machineryPaths: MachineryPath[] = [
   ["*", "/services/proxy/service/{service}", SERVICE_APIS],
   ["*", "/services/{service}/proxy/{instance}", SERVICE_APIS],
 ].map(([method, path, reason]) => ({ method: method as string, path: path as string, reason: reason as string }));
+
+const JOBS = "tsuru jobs are not supported by Berth yet: run one-off commands with tsuru app run, or schedule work with a Kubernetes CronJob (kubectl)";
+const CERT_ISSUER = "Certificate issuers are not configured through Berth yet: set a certificate with tsuru certificate set, or annotate the app's Ingress for cert-manager with kubectl";
+
+/**
+ * Paths the tsuru CLI 1.34 calls that are not in the documented endpoint list (newer server
+ * versions, or different spellings): answered the same way, 501 with the reason.
+ */
+export const cliMachineryPaths: MachineryPath[] = [
+  ["PUT", "/apps/{app}/certissuer", CERT_ISSUER],
+  ["DELETE", "/apps/{app}/certissuer", CERT_ISSUER],
+  ["GET", "/apps/{app}/routers", ROUTERS],
+  ["POST", "/apps/{app}/routers", ROUTERS],
+  ["PUT", "/apps/{app}/routers/{router}", ROUTERS],
+  ["DELETE", "/apps/{app}/routers/{router}", ROUTERS],
+  ["POST", "/apps/{app}/routable", ROUTERS],
+  ["POST", "/apps/{app}/units/autoscale/swap", "Autoscaling is one HPA per app in Berth: change it with tsuru unit autoscale set"],
+  ["GET", "/jobs", JOBS],
+  ["POST", "/jobs", JOBS],
+  ["GET", "/jobs/{name}", JOBS],
+  ["PUT", "/jobs/{name}", JOBS],
+  ["DELETE", "/jobs/{name}", JOBS],
+  ["POST", "/jobs/{name}/trigger", JOBS],
+  ["GET", "/jobs/{name}/log", JOBS],
+  ["POST", "/jobs/{name}/deploy", JOBS],
+  ["GET", "/jobs/{name}/env", JOBS],
+  ["POST", "/jobs/{name}/env", JOBS],
+  ["DELETE", "/jobs/{name}/env", JOBS],
+  ["DELETE", "/jobs/{name}/units/{unit}", JOBS],
+].map(([method, path, reason]) => ({ method: method as string, path: path as string, reason: reason as string }));

@@ -1,12 +1,13 @@
 // tsuru's read-mostly corners: app logs, events, quotas, roles and permissions.
 import type { FastifyInstance } from "fastify";
-import type { Role } from "../../model/kinds.ts";
-import { BerthTypes } from "../../model/kinds.ts";
+import type { KubeObject } from "../../kube/resource.ts";
+import type { App, Role } from "../../model/kinds.ts";
+import { BerthTypes, Labels } from "../../model/kinds.ts";
 import type { ApiDeps } from "../deps.ts";
 import { badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
 import { canSeeApp, requireAdmin, requireApp, requireTeamMember } from "../identity/principal.ts";
 import { NAME } from "../identity/store.ts";
-import { caller, form, int, required, str } from "./http.ts";
+import { bool, caller, form, int, list, required, str } from "./http.ts";
 import { eventView } from "./views.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
@@ -14,43 +15,95 @@ type P<T extends string> = { Params: Record<T, string> };
 /** The permission names Berth checks, in tsuru's vocabulary. */
 export const PERMISSIONS = ["app", "app.read", "app.create", "app.update", "app.update.env", "app.update.env.set", "app.update.env.unset", "app.deploy", "app.deploy.rollback", "app.update.unit", "app.delete", "team", "team.create", "team.update", "team.delete", "pool", "pool.create", "service-instance", "service-instance.create", "service-instance.update.bind", "team.token"];
 
+interface LogEntry {
+  Date: string;
+  Message: string;
+  Source: string;
+  Name: string;
+  Type: string;
+  Unit: string;
+}
+
+/** How often a followed log looks for new units. */
+const LOG_POLL_MS = 2_000;
+/** How long before a followed unit whose log stream ended is tried again. */
+const LOG_RETRY_MS = 10_000;
+
+/** A kubelet log line ("<RFC3339 time> <message>") as tsuru's log entry (tsuru/tsuru:types/app/log.go Applog). */
+function logEntry(app: App, pod: KubeObject, line: string): LogEntry {
+  const i = line.indexOf(" ");
+  return { Date: i > 0 ? line.slice(0, i) : new Date().toISOString(), Message: i > 0 ? line.slice(i + 1) : line, Source: pod.metadata.labels?.[Labels.process] ?? "", Name: app.metadata.name ?? "", Type: "app", Unit: pod.metadata.name ?? "" };
+}
+
 export function miscRoutes(s: FastifyInstance, deps: ApiDeps): void {
   const { apps, client, informers } = deps;
 
   s.get("/", async (_req, reply) => reply.type("text/plain; charset=utf-8").send("Berth: a tsuru-compatible API on Kubernetes\n"));
 
-  // Logs come from the pods (the kubelet): one entry per line, newest last.
-  s.get<P<"app">>("/apps/:app/log", async (req) => {
+  // Logs come from the pods (the kubelet). tsuru's framing (tsuru/tsuru:api/app.go appLog, read by
+  // tsuru/tsuru-client:tsuru/client/log.go as consecutive JSON arrays): a first array of the last
+  // `lines` entries, then, with follow, one array per new entry until the client goes away.
+  s.get<P<"app">>("/apps/:app/log", async (req, reply) => {
     const p = caller(deps, req);
     const app = requireApp(p, apps.app(req.params.app), req.params.app);
     const f = form(req);
     const lines = int(f, "lines", 10);
     if (lines < 0 || lines > 10_000) throw badRequest("lines must be between 0 and 10000");
     const unit = str(f, "unit");
-    const entries: { Date: string; Message: string; Source: string; Name: string; Unit: string }[] = [];
-    for (const pod of apps.pods(app).filter((x) => !unit || x.metadata.name === unit)) {
-      const text = await client
-        .requestText(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/log`, { tailLines: lines, timestamps: true })
-        .catch(() => "");
-      for (const line of text.split("\n").filter(Boolean)) {
-        const i = line.indexOf(" ");
-        entries.push({ Date: line.slice(0, i), Message: line.slice(i + 1), Source: pod.metadata.labels?.["berth.dev/process"] ?? "", Name: app.metadata.name ?? "", Unit: pod.metadata.name ?? "" });
-      }
+    const source = str(f, "source");
+    const pods = () => apps.pods(app).filter((x) => (!unit || x.metadata.name === unit) && (!source || x.metadata.labels?.[Labels.process] === source));
+    const logPath = (pod: KubeObject) => `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/log`;
+    const entries: LogEntry[] = [];
+    for (const pod of pods()) {
+      const text = lines === 0 ? "" : await client.requestText(logPath(pod), { tailLines: lines, timestamps: true }).catch(() => "");
+      for (const line of text.split("\n").filter(Boolean)) entries.push(logEntry(app, pod, line));
     }
-    return entries.sort((a, b) => a.Date.localeCompare(b.Date)).slice(-lines);
+    reply.hijack();
+    reply.raw.writeHead(200, { "Content-Type": "application/x-json-stream", "Cache-Control": "no-cache" });
+    reply.raw.write(`${JSON.stringify(entries.sort((a, b) => a.Date.localeCompare(b.Date)).slice(-lines))}\n`);
+    if (!bool(f, "follow")) {
+      reply.raw.end();
+      return;
+    }
+    const done = new AbortController();
+    reply.raw.on("close", () => done.abort());
+    const followed = new Set<string>();
+    while (!done.signal.aborted) {
+      // New units (a scale-up, a restart) are picked up as they appear.
+      for (const pod of pods().filter((x) => !followed.has(x.metadata.name ?? ""))) {
+        const name = pod.metadata.name ?? "";
+        followed.add(name);
+        client
+          .streamLines(logPath(pod), { follow: true, tailLines: 0, timestamps: true }, done.signal, (line) => {
+            if (line && !done.signal.aborted) reply.raw.write(`${JSON.stringify([logEntry(app, pod, line)])}\n`);
+          })
+          .catch(() => undefined)
+          // A unit whose log cannot be read (not running yet, or a node without a kubelet) is tried again later.
+          .finally(() => setTimeout(() => followed.delete(name), LOG_RETRY_MS).unref());
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MS).unref());
+    }
+    reply.raw.end();
   });
 
   // Events: the deploys (releases) Berth recorded, newest first.
   s.get("/events", async (req, reply) => {
     const p = caller(deps, req);
-    const target = str(form(req), "target.value");
-    const out = apps
-      .apps()
-      .filter((a) => canSeeApp(p, a) && (!target || a.metadata.name === target))
-      .flatMap((a) =>
-        apps.releases(a).map((r) => eventView(a, r)),
-      )
-      .sort((a, b) => String(b.StartTime).localeCompare(String(a.StartTime)));
+    // The CLI's filters (tsuru/tsuru-client:tsuru/client/event.go eventFilter): lower-cased
+    // target.type, target.value, ownername, kindname (repeatable), running.
+    const f = form(req);
+    const target = str(f, "target.value");
+    const targetType = str(f, "target.type");
+    const owner = str(f, "ownername");
+    const kinds = new Set(list(f, "kindname"));
+    const out = (targetType && targetType !== "app") || bool(f, "running")
+      ? []
+      : apps
+          .apps()
+          .filter((a) => canSeeApp(p, a) && (!target || a.metadata.name === target))
+          .flatMap((a) => apps.releases(a).map((r) => eventView(a, r)))
+          .filter((e) => (!kinds.size || kinds.has(e.Kind.Name)) && (!owner || e.Owner.Name === owner))
+          .sort((a, b) => String(b.StartTime).localeCompare(String(a.StartTime)));
     return out.length ? out : reply.code(204).send();
   });
   s.get("/events/kinds", async (req) => {
@@ -123,8 +176,13 @@ export function miscRoutes(s: FastifyInstance, deps: ApiDeps): void {
     await apps.synced(BerthTypes.Role, req.params.name, undefined);
     return reply.code(200).send();
   });
+  // The root permission ("", every permission) comes first: the CLI builds its tree from
+  // permissions[1:] and shows the first as "*" (tsuru/tsuru-client:tsuru/client/permission.go).
   s.get("/permissions", async (req) => {
     caller(deps, req);
-    return PERMISSIONS.map((name) => ({ name, contexts: ["global", name.startsWith("team") ? "team" : name.startsWith("pool") ? "pool" : "app"] }));
+    return [
+      { name: "", contexts: ["global"] },
+      ...PERMISSIONS.map((name) => ({ name, contexts: ["global", name.startsWith("team") ? "team" : name.startsWith("pool") ? "pool" : "app"] })),
+    ];
   });
 }

@@ -10,7 +10,7 @@ import { badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
 import type { Principal } from "../identity/principal.ts";
 import { canSeeInstance, requireApp, requireTeamMember } from "../identity/principal.ts";
 import { NAME } from "../identity/store.ts";
-import { bool, caller, form, list, required, str, streamed } from "./http.ts";
+import { bool, caller, form, list, required, str, streamed, teamOrOnly } from "./http.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 
@@ -92,10 +92,11 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const f = form(req);
     const name = required(f, "name", "You must provide a name for the service instance");
     if (!NAME.test(name) || name.length > 63) throw badRequest("Invalid service instance name: use lowercase letters, numbers and dashes.");
-    const plan = str(f, "plan") ?? c.spec.plans[0]?.name;
+    // The CLI sends plan= even without -p: empty means the service's first plan.
+    const plan = str(f, "plan")?.trim() || c.spec.plans[0]?.name;
     if (plan && !c.spec.plans.some((x) => x.name === plan)) throw badRequest(`Plan "${plan}" not found for service "${req.params.service}"`);
-    const owner = str(f, "owner") ?? (p.teams.size === 1 ? [...p.teams][0] : undefined);
-    if (!owner) throw badRequest("You must provide a team to execute this action.");
+    // "owner" (tsuru's compatibility name) or "teamOwner"; empty means the caller's only team.
+    const owner = teamOrOnly(p, str(f, "teamOwner")?.trim() || str(f, "owner"));
     requireTeamMember(p, owner);
     const pool = str(f, "pool") ? apps.pool(str(f, "pool")!) : apps.pools().find((x) => x.spec.default || x.spec.public);
     if (!pool) throw badRequest("No pool for the instance: create a default pool first.");
@@ -177,8 +178,13 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
         p.email ?? p.name,
       );
       out.message(on ? `---- Setting the service instance credentials on app "${app.metadata.name}" (a new release) ----` : `---- Removing the service instance credentials from app "${app.metadata.name}" ----`);
+      // tsuru's closing lines (tsuru/tsuru:api/service_consumption.go bind/unbind).
+      out.message(on ? `\nInstance "${si.metadata.name}" is now bound to the app "${app.metadata.name}".\n` : `\nInstance "${si.metadata.name}" is not bound to the app "${app.metadata.name}" anymore.\n`);
     });
   };
+  // CLI 1.34 binds under /1.13/.../apps/{app}; older clients use /1.0/.../{app} (tsuru/tsuru:api/server.go).
   s.put<P<"service" | "instance" | "app">>("/services/:service/instances/:instance/:app", bind(true));
   s.delete<P<"service" | "instance" | "app">>("/services/:service/instances/:instance/:app", bind(false));
+  s.put<P<"service" | "instance" | "app">>("/services/:service/instances/:instance/apps/:app", bind(true));
+  s.delete<P<"service" | "instance" | "app">>("/services/:service/instances/:instance/apps/:app", bind(false));
 }

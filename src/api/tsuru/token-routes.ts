@@ -9,7 +9,7 @@ import type { Principal } from "../identity/principal.ts";
 import { requireTeamMember } from "../identity/principal.ts";
 import { newToken, tokenHash } from "../identity/secrets.ts";
 import { NAME } from "../identity/store.ts";
-import { caller, form, int, required, str } from "./http.ts";
+import { caller, form, int, str, teamOrOnly } from "./http.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 
@@ -57,10 +57,10 @@ export function tokenRoutes(s: FastifyInstance, deps: ApiDeps): void {
   s.post("/tokens", async (req, reply) => {
     const p = caller(deps, req);
     const f = form(req);
-    const team = required(f, "team", "You must provide the team");
+    const team = teamOrOnly(p, str(f, "team"));
     requireTeamMember(p, team);
     if (!identity.team(team)) throw notFound("Team not found");
-    const id = str(f, "token_id") ?? `${team}-${newToken().slice(0, 8)}`;
+    const id = str(f, "token_id")?.trim() || `${team}-${newToken().slice(0, 8)}`;
     if (!NAME.test(id)) throw badRequest("Invalid token_id: use lowercase letters, numbers and dashes.");
     if (teamTokens().some((t) => t.metadata.name === id)) throw conflict("Token already exists");
     const expiresIn = int(f, "expires_in", 0);

@@ -2,6 +2,8 @@
 import type { KubeObject } from "../../kube/resource.ts";
 import type { App, Plan, Pool, Release } from "../../model/kinds.ts";
 import { Labels } from "../../model/kinds.ts";
+import { workloadName } from "../../reconcilers/desired/workloads.ts";
+import { releaseEventId } from "./object-id.ts";
 
 type Pod = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } };
 
@@ -17,9 +19,29 @@ export function millicpu(q: string | undefined): number {
   return q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
 }
 
+/** CPU and memory set on every process of the app (tsuru's plan override: app update --cpu/--memory). */
+export function planOverride(app: App | undefined): { memory: number | null; cpumilli: number | null } {
+  const procs = app?.spec.processes ?? [];
+  const same = (pick: (r: { cpu?: string; memory?: string }) => string | undefined) => {
+    const values = new Set(procs.map((p) => pick(p.resources ?? {})));
+    const [only] = [...values];
+    return values.size === 1 && only ? only : undefined;
+  };
+  const memory = same((r) => r.memory);
+  const cpu = same((r) => r.cpu);
+  return { memory: memory ? bytes(memory) : null, cpumilli: cpu ? millicpu(cpu) : null };
+}
+
+/** tsuru's plan (tsuru/tsuru:types/app/plan.go). */
 export function planView(p: Plan | undefined) {
-  if (!p) return { name: "", memory: 0, cpumilli: 0, default: false };
-  return { name: p.metadata.name, memory: bytes(p.spec.memory), cpumilli: millicpu(p.spec.cpu), default: p.spec.default ?? false, override: { memory: null, cpumilli: null, cpuBurst: null } };
+  return appPlanView(p, undefined);
+}
+
+/** An app's plan: the plan with the app's overrides (app update --cpu/--memory). */
+export function appPlanView(p: Plan | undefined, app: App | undefined) {
+  const override = { ...planOverride(app), cpuBurst: null };
+  if (!p) return { name: "", memory: override.memory ?? 0, cpumilli: override.cpumilli ?? 0, default: false, override };
+  return { name: p.metadata.name, memory: bytes(p.spec.memory), cpumilli: millicpu(p.spec.cpu), default: p.spec.default ?? false, override };
 }
 
 export function unitView(app: App, pod: Pod, version: number | undefined) {
@@ -67,7 +89,7 @@ export function appListItem(app: App, pods: Pod[], plan: Plan | undefined) {
     name: app.metadata.name,
     pool: app.spec.pool ?? "",
     teamowner: app.spec.owner ?? "",
-    plan: planView(plan),
+    plan: appPlanView(plan, app),
     units: pods.map((p) => unitView(app, p, app.status?.currentReleaseVersion)),
     cname: app.spec.domains ?? [],
     ip: app.status?.urls?.[0]?.replace(/^https?:\/\//, "") ?? "",
@@ -79,9 +101,24 @@ export function appListItem(app: App, pods: Pod[], plan: Plan | undefined) {
   };
 }
 
+/** Where other apps in the cluster reach this one: each process's Service (tsuru's AppInternalAddress). */
+export function internalAddresses(app: App) {
+  const name = app.metadata.name ?? "";
+  return app.spec.processes.flatMap((p) =>
+    (p.ports ?? []).map((port) => ({
+      Domain: `${workloadName(name, p.name)}.${app.metadata.namespace}.svc.cluster.local`,
+      Protocol: port.protocol ?? "TCP",
+      Port: port.port,
+      Version: "",
+      Process: p.name,
+    })),
+  );
+}
+
 export function appInfo(app: App, pods: Pod[], plan: Plan | undefined, releases: Release[], bindings: { service: string; instance: string; plan: string }[] = []) {
   return {
     ...appListItem(app, pods, plan),
+    internalAddresses: internalAddresses(app),
     router: "ingress",
     routeropts: {},
     metadata: { labels: [], annotations: [] },
@@ -102,7 +139,7 @@ export function appInfo(app: App, pods: Pod[], plan: Plan | undefined, releases:
 /** A release as tsuru's deploy data. */
 export function deployView(app: App, r: Release) {
   return {
-    ID: r.metadata.uid ?? r.metadata.name,
+    ID: releaseEventId(app, r.spec.version),
     App: app.metadata.name,
     Timestamp: r.metadata.creationTimestamp,
     Duration: 0,
@@ -132,7 +169,7 @@ export function poolView(p: Pool) {
 /** A release as a tsuru event (kind app.deploy or app.deploy.rollback). */
 export function eventView(app: App, r: Release) {
   return {
-    UniqueID: r.metadata.uid,
+    UniqueID: releaseEventId(app, r.spec.version),
     Target: { Type: "app", Value: app.metadata.name },
     Kind: { Type: "permission", Name: r.spec.rollbackOf !== undefined ? "app.deploy.rollback" : "app.deploy" },
     Owner: { Type: "user", Name: r.spec.author ?? "" },

@@ -1,16 +1,13 @@
 // The tsuru dialect end to end, over HTTP only: log in, team, pool, app, env (public and
 // private), deploy, units on KWOK nodes, rollback, grants, isolation between teams, removal.
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expect } from "chai";
 import type { App, Release, User } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import { userObjectName } from "../../../src/api/identity/store.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
+import { selfSignedCertificate } from "../support/cert.ts";
 import { eventually, kubectl, kubectlStdin } from "../support/kube.ts";
 
 interface Res {
@@ -253,13 +250,10 @@ spec:
   it("sets a TLS certificate for a cname, refusing one that does not match", async () => {
     const host = `${app}.example.com`;
     expect((await call("POST", `/1.0/apps/${app}/cname`, { token: admin, form: { cname: host } })).status).to.equal(200);
-    const dir = mkdtempSync(join(tmpdir(), "berth-cert-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${host}`, "-addext", `subjectAltName=DNS:${host}`, "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem")], { stdio: "ignore" });
-    const certificate = readFileSync(join(dir, "c.pem"), "utf8");
-    const key = readFileSync(join(dir, "k.pem"), "utf8");
+    const { certificate, key } = selfSignedCertificate(host);
     expect((await call("PUT", `/1.0/apps/${app}/certificate`, { token: admin, form: { cname: host, certificate, key: "garbage" } })).status).to.equal(400);
     expect((await call("PUT", `/1.0/apps/${app}/certificate`, { token: admin, form: { cname: host, certificate, key } })).status).to.equal(200);
-    expect((await call("GET", `/1.0/apps/${app}/certificate`, { token: admin })).json()).to.deep.equal({ [host]: certificate });
+    expect((await call("GET", `/1.2/apps/${app}/certificate`, { token: admin })).json()).to.deep.equal({ ingress: { [host]: certificate } });
     await eventually("ingress with TLS", async () => (await kubectl("get", "ingress", app, "-n", `pool-${pool}`, "-o", "jsonpath={.spec.tls[0].secretName}")) === `${app}-tls`);
     expect((await call("DELETE", `/1.0/apps/${app}/certificate?cname=${host}`, { token: admin })).status).to.equal(200);
   });

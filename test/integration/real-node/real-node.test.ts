@@ -143,6 +143,11 @@ spec:
       return b?.startsWith(`bonjour-${id} `) && b;
     }, 120_000, 500);
     expect(body).to.contain("(release v2)");
+    // Rolled out: v2's units ready and v1's gone, so every later request meets the new greeting.
+    await eventually("v2 rolled out", async () => {
+      const a = await berth.client.get<App>(BerthTypes.App, ns, app);
+      return a.status?.currentRelease === "v2" && a.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    }, 60_000, 500);
   });
 
   it("runs one-off commands with their real output and exit code, resolving Services by name", async () => {

@@ -35,6 +35,13 @@ export async function call(base: string, method: string, path: string, o: CallOp
     body = o.raw;
     headers["Content-Type"] = o.contentType ?? "application/json";
   }
+  // GET and HEAD carry no body: form fields go into the query string, other bodies are dropped.
+  if (method === "GET" || method === "HEAD") {
+    const query = o.form ? body : undefined;
+    body = undefined;
+    delete headers["Content-Type"];
+    if (query) path += (path.includes("?") ? "&" : "?") + query;
+  }
   const r = await fetch(`${base}${path}`, { method, headers, body });
   const text = await r.text();
   return { status: r.status, text, headers: r.headers, json: <T>() => JSON.parse(text) as T };

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import type { ApiDeps } from "../../../src/api/deps.ts";
 import { buildServer } from "../../../src/api/server.ts";
-import { apiDocs, documentedEndpoints } from "../../../src/api/coverage.ts";
+import { apiDocs, cliDoc, documentedEndpoints } from "../../../src/api/coverage.ts";
 import { deisDialect } from "../../../src/api/deis/dialect.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "../../../src/api/tsuru/dialect.ts";
 import { machineryPaths } from "../../../src/api/tsuru/machinery.ts";
@@ -37,5 +37,18 @@ describe("tsuru dialect coverage", () => {
     for (const name of ["tsuru", "deis"] as const) {
       expect(readFileSync(new URL(`../../../docs/api/${name}.md`, import.meta.url), "utf8"), name).to.equal(docs[name].markdown);
     }
+  });
+
+  it("answers every call of every tsuru CLI 1.34 command: served, or 501 with the reason (docs/api/tsuru-cli.md)", async () => {
+    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect] });
+    await server.ready();
+    const doc = cliDoc(server);
+    await server.close();
+    expect(doc.rows.filter((r) => r.status === "not yet").map((r) => r.command)).to.deep.equal([]);
+    for (const command of ["app create", "app info", "env set", "app list", "token show", "certificate list", "permission list", "service instance bind", "unit kill", "app deploy list", "event list"]) {
+      expect(doc.rows.find((r) => r.command === command)?.status, command).to.equal("served");
+    }
+    expect(doc.rows.find((r) => r.command === "certificate list")?.calls).to.deep.include({ method: "GET", path: "/1.24/apps/{app}/certificate", status: "served", reason: "" });
+    expect(readFileSync(new URL("../../../docs/api/tsuru-cli.md", import.meta.url), "utf8")).to.equal(doc.markdown);
   });
 });
