@@ -73,6 +73,7 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("cluster", CORE, "resourcequotas", ["list", "watch", "create", "patch", "delete"], "a Pool's quota applied, or deleted when the Pool sets none"),
     rule("cluster", CORE, "limitranges", ["list", "watch", "create", "patch"], "a Pool's default container requests"),
     rule("cluster", CORE, "services", ["list", "watch", "create", "patch", "delete"], "process and instance Services applied; those of removed processes deleted"),
+    rule("cluster", CORE, "pods", ["list", "watch"], "Berth's pending pods (field selector): an App's status names an image that cannot be pulled"),
     rule("cluster", CORE, "events", ["create", "patch"], "Events on Apps, repeats counted by merge patch (runtime/events.ts)"),
     rule("cluster", "apps", "deployments", ["get", "list", "watch", "create", "patch", "delete"], "process and instance workloads applied, pruned; an instance's read for readiness"),
     rule("cluster", "apps", "statefulsets", ["get", "list", "watch", "create", "patch"], "instances of StatefulSet classes applied and read for readiness"),
@@ -108,7 +109,7 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("appNamespaces", CORE, "secrets", ["get", "create", "patch", "delete"], "an App's private env and TLS certificate; release env read for env get"),
     rule("kube-system", CORE, "configmaps", ["get"], "aggregated mode: the front proxy's client CA", { when: "aggregation", resourceNames: [FRONT_PROXY_CONFIGMAP] }),
   ],
-  // berth router (branch router, src/router/): routes by Host from two caches, writes nothing.
+  // berth router (src/router/, helm/berth/templates/router.yaml): routes by Host from two caches, writes nothing.
   router: [
     rule("cluster", BERTH, "apps", ["list", "watch"], "hosts to apps (names and domains)"),
     rule("cluster", "discovery.k8s.io", "endpointslices", ["list", "watch"], "apps to the ready endpoints of their Services"),

@@ -3,7 +3,9 @@ import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
 import type { App, Release, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
-import { AppReconciler } from "../reconcilers/app.ts";
+import { AppReconciler, PENDING_PODS } from "../reconcilers/app.ts";
+import type { PodLike } from "../reconcilers/desired/pod-problems.ts";
+import { imageProblem } from "../reconcilers/desired/pod-problems.ts";
 import type { Manager } from "../runtime/manager.ts";
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
@@ -36,6 +38,12 @@ export function setupAppController(mgr: Manager, concurrency: number, secretName
     .watches(BerthTypes.Plan, byIndex("plan"))
     .watches(BerthTypes.ServiceInstance, bound)
     .watches(BerthTypes.ServiceClass, (cls) => apps.store.list().filter((a) => a.spec.serviceBindings?.length).filter((a) => usesClass(a, cls.metadata.name ?? "")).map(keyOfApp))
+    // Pods that cannot pull their image: their App's status says why. Only those enqueue (KWOK's
+    // pods, thousands in benchmarks, go from Pending to Running without ever waiting on a pull).
+    .watches<PodLike>(Types.Pod, (pod) => {
+      const app = pod.metadata.labels?.[Labels.app];
+      return app && imageProblem([pod]) ? [{ namespace: pod.metadata.namespace, name: app }] : [];
+    }, PENDING_PODS)
     .withOptions({ concurrency });
   // Every Secret the reconciler reads triggers it: the private environment (labelled with its
   // app) and the credentials of bound instances (labelled with their instance). Cluster-wide,

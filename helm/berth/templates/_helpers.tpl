@@ -66,3 +66,15 @@ subjects:
 {{- end }}
 {{- end }}
 {{- end -}}
+{{- /* The router's own name label, so the controller Deployment's selector never matches its pods. */ -}}
+{{- define "berth.router.selectorLabels" -}}
+app.kubernetes.io/name: berth-router
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+{{- define "berth.router.labels" -}}
+{{ include "berth.router.selectorLabels" . }}
+app.kubernetes.io/component: router
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}

@@ -208,7 +208,8 @@ export class IdentityStore {
   private readonly throttle = new LoginThrottle(10);
   private readonly ipThrottle = new LoginThrottle(100);
 
-  async issueToken(user: User, kind: "Session" | "APIKey", expires?: Date): Promise<string> {
+  /** A new token for user (shown once; stored as its hash). Sessions always expire (default 7 days). */
+  async issueToken(user: User, kind: "Session" | "APIKey", expires: Date | undefined = kind === "Session" ? new Date(Date.now() + SESSION_MS) : undefined): Promise<string> {
     const token = newToken();
     const hash = tokenHash(token);
     await this.write(BerthTypes.Token, "token", () =>

@@ -57,7 +57,7 @@ describe("helm chart", function () {
         };
       };
     };
-    const deps = byKind("Deployment") as unknown as Dep[];
+    const deps = byKind("Deployment").filter((d) => d.metadata.name !== "berth-router") as unknown as Dep[];
     expect(deps.map((d) => d.metadata.name)).to.have.members(["berth-controllers", "berth-api"]);
     for (const dep of deps) {
       const component = dep.metadata.name.replace("berth-", "");
@@ -71,10 +71,15 @@ describe("helm chart", function () {
       expect(c?.env.find((e) => e.name === "BERTH_LEADER_ELECT")?.value).to.equal(component === "controllers" ? "true" : undefined);
     }
     expect(byKind("PodDisruptionBudget").map((o) => o.metadata.name)).to.have.members(["berth-controllers", "berth-api"]);
-    expect(byKind("ServiceAccount").map((o) => o.metadata.name)).to.have.members(["berth-controllers", "berth-api"]);
+    // Each component its own account.
+    expect(byKind("ServiceAccount").map((o) => o.metadata.name)).to.have.members(["berth-controllers", "berth-api", "berth-router"]);
     // The API's Service selects the API's pods only; the controllers' serves their metrics.
     const services = byKind("Service") as unknown as { metadata: { name: string }; spec: { selector: Record<string, string> } }[];
-    expect(services.map((o) => [o.metadata.name, o.spec.selector["app.kubernetes.io/component"]])).to.have.deep.members([["berth", "api"], ["berth-controllers", "controllers"]]);
+    expect(services.map((o) => [o.metadata.name, o.spec.selector["app.kubernetes.io/name"], o.spec.selector["app.kubernetes.io/component"]])).to.have.deep.members([
+      ["berth", "berth", "api"],
+      ["berth-controllers", "berth", "controllers"],
+      ["berth-router", "berth-router", undefined],
+    ]);
     expect(byKind("ServiceMonitor")).to.have.length(0);
   });
 
@@ -86,6 +91,36 @@ describe("helm chart", function () {
     expect(objs.filter((o) => o.kind === "PodDisruptionBudget").map((o) => o.metadata.name)).to.deep.equal(["berth-api"]);
     const apiOnly = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "controllers.enabled=false"));
     expect(apiOnly.filter((o) => o.metadata.name.startsWith("berth-controllers"))).to.deep.equal([]);
+  });
+
+  it("renders the router as its own Deployment with read-only RBAC on Apps and EndpointSlices, and leaves it out when disabled", async () => {
+    const objs = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "router.replicas=3", "--set", "router.appsDomain=apps.example.org"));
+    const named = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
+    const dep = named("Deployment", "berth-router") as unknown as {
+      spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { spec: { serviceAccountName: string; containers: { args: string[]; env: { name: string; value?: string }[] }[] } } };
+    };
+    expect(dep.spec.replicas).to.equal(3);
+    const c = dep.spec.template.spec.containers[0];
+    expect(c?.args).to.deep.equal(["router"]);
+    expect(c?.env.find((e) => e.name === "BERTH_APPS_DOMAIN")?.value).to.equal("apps.example.org");
+    expect(dep.spec.template.spec.serviceAccountName).to.equal("berth-router");
+    // Neither the controllers' nor the API's Deployment may select the router's pods.
+    for (const name of ["berth-controllers", "berth-api"]) {
+      const other = named("Deployment", name) as unknown as { spec: { selector: { matchLabels: Record<string, string> } } };
+      expect(other.spec.selector.matchLabels["app.kubernetes.io/name"]).to.not.equal(dep.spec.selector.matchLabels["app.kubernetes.io/name"]);
+    }
+    const role = named("ClusterRole", "berth-router") as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    expect(role.rules).to.deep.equal([
+      { apiGroups: ["berth.dev"], resources: ["apps"], verbs: ["list", "watch"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+    ]);
+    const without = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "router.enabled=false"));
+    expect(without.filter((o) => o.metadata.name === "berth-router")).to.deep.equal([]);
+    const bad = await helm("template", "berth", chart, "--set", "router.appsDomain=Not_A_Domain").then(
+      () => "accepted",
+      (e: Error) => e.message,
+    );
+    expect(bad).to.match(/appsDomain/);
   });
 
   it("renders the optional ServiceMonitor, Ingress and APIService when enabled", async () => {
@@ -123,7 +158,7 @@ describe("helm chart", function () {
 
   it("installs into the cluster and its pods become Ready on KWOK nodes", async () => {
     await helm("install", "berth", chart, "-n", ns, "--skip-crds", "--wait", "--timeout", "90s");
-    for (const name of ["berth-controllers", "berth-api"]) {
+    for (const name of ["berth-controllers", "berth-api", "berth-router"]) {
       const ready = await eventually(`2 ready replicas of ${name}`, async () => {
         const out = await kubectl("get", "deployment", name, "-n", ns, "-o", "jsonpath={.status.readyReplicas}");
         return out === "2" ? out : undefined;

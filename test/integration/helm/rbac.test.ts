@@ -155,7 +155,7 @@ describe("helm chart RBAC: least privilege per component", function () {
     before(async () => {
       await installCRDs();
       [ns, appsNs, otherNs] = await Promise.all([testNamespace("rbac"), testNamespace("rbac-apps"), testNamespace("rbac-other")]);
-      await helm("install", name, chart, "-n", ns, "--skip-crds", "--set", `rbac.secretNamespaces={${appsNs}}`, "--set", "controllers.replicas=1", "--set", "api.replicas=1");
+      await helm("install", name, chart, "-n", ns, "--skip-crds", "--set", `rbac.secretNamespaces={${appsNs}}`, "--set", "controllers.replicas=1", "--set", "api.replicas=1", "--set", "router.replicas=1");
       admin = await KubeClient.create(kubeConfig());
     });
     after(async () => {
@@ -176,19 +176,19 @@ describe("helm chart RBAC: least privilege per component", function () {
     };
 
     it("no component can read Secrets in kube-system (kubectl auth can-i)", async () => {
-      for (const component of ["controllers", "api"] as const) {
+      for (const component of ["controllers", "api", "router"] as const) {
         for (const verb of ["get", "list", "watch"]) {
           const answer = await kubectl("auth", "can-i", "--as", sa(component), verb, "secrets", "-n", "kube-system").catch((e: { stdout?: string }) => e.stdout ?? "error");
           expect(answer.trim(), `${component} ${verb} secrets -n kube-system`).to.equal("no");
         }
-        // Nor in a namespace that is not listed; but in the apps' namespace, yes.
+        // Nor in a namespace that is not listed; but in the apps' namespace, yes (the router never).
         expect(await allowed(sa(component), "get", "", "secrets", otherNs)).to.equal(false);
-        expect(await allowed(sa(component), "get", "", "secrets", appsNs)).to.equal(true);
+        expect(await allowed(sa(component), "get", "", "secrets", appsNs)).to.equal(component !== "router");
       }
     });
 
     it("the live cluster allows each component what src/rbac.ts lists, and denies what it leaves out", async () => {
-      for (const component of ["controllers", "api"] as const) {
+      for (const component of ["controllers", "api", "router"] as const) {
         for (const r of rulesOf(component, ["leaderElection"])) {
           const where = r.scope === "cluster" ? [undefined] : r.scope === "release" ? [ns] : r.scope === "appNamespaces" ? [appsNs] : ["kube-system"];
           for (const namespace of where)
@@ -214,6 +214,9 @@ describe("helm chart RBAC: least privilege per component", function () {
         ["api", "list", "berth.dev", "tokens", undefined],
         ["api", "get", "", "configmaps", "kube-system"],
         ["api", "create", "authentication.k8s.io", "tokenreviews", undefined],
+        ["router", "get", "berth.dev", "apps", appsNs],
+        ["router", "list", "", "pods", undefined],
+        ["router", "list", "", "services", undefined],
       ];
       for (const [component, verb, group, resource, namespace] of denied) {
         expect(await allowed(sa(component), verb, group, resource, namespace), `${component} must not ${verb} ${resource} in ${namespace ?? "the cluster"}`).to.equal(false);
