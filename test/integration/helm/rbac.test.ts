@@ -113,7 +113,7 @@ describe("helm chart RBAC: least privilege per component", function () {
     });
   }
 
-  it("grants no wildcard, nothing on nodes or reviews, update only on the Lease, and Secrets in kube-system to nobody", async () => {
+  it("grants no wildcard, nothing on nodes or reviews, update only on the Lease; no Role in kube-system grants Secrets and kube-system cannot be listed", async () => {
     const objs = render(await helm("template", "berth", chart, "-n", release, "--set", "aggregation.enabled=true", "--set", "aggregation.insecureSkipTLSVerify=true"));
     const rules = objs.flatMap((o) => (o.kind === "Role" || o.kind === "ClusterRole" ? (o.rules ?? []).map((r) => ({ o, r })) : []));
     for (const { o, r } of rules) {
