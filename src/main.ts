@@ -5,6 +5,7 @@ import { setupAppController } from "./controllers/app-controller.ts";
 import { setupPoolController } from "./controllers/pool-controller.ts";
 import { setupServiceInstanceController } from "./controllers/service-instance-controller.ts";
 import { setupTokenController } from "./controllers/token-controller.ts";
+import { setupTeamController } from "./controllers/team-controller.ts";
 import { KubeClient, defaultKubeConfig } from "./kube/client.ts";
 import { createLogger } from "./log.ts";
 import { Manager } from "./runtime/manager.ts";
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     setupAppController(manager, config.concurrency, config.secretNamespaces);
     setupPoolController(manager);
     setupTokenController(manager);
+    setupTeamController(manager);
     setupServiceInstanceController(manager);
   }
   const deps = config.api ? apiDeps(manager, config.namespace, log, config.bootstrapAdmin) : undefined;
