@@ -47,3 +47,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
 fi
+
+# A real cloud API client for the wire tests (cached; its absence only skips those tests).
+hack/install-cloud-client.sh >/dev/null || log "cloud API client not cached: its wire tests will skip"

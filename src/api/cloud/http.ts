@@ -6,7 +6,8 @@ import { randomUUID } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { CloudKeyRole, Team } from "../../model/kinds.ts";
 import type { ApiDeps } from "../deps.ts";
-import { ApiError, badRequest, forbidden, notFound } from "../errors.ts";
+import type { ApiError} from "../errors.ts";
+import { badRequest, forbidden, notFound } from "../errors.ts";
 import { organizationId } from "../../reconcilers/team.ts";
 
 declare module "fastify" {

@@ -28,7 +28,7 @@ describe("service instance lifecycle (pure)", () => {
     expect(instanceReplicas(si({ scaling: { numReplicas: 3 } }))).to.equal(3);
     expect(instanceReplicas(si({ state: "Stopped", scaling: { numReplicas: 3 } }))).to.equal(0);
     const [workload] = desiredInstanceObjects(si({ scaling: { numReplicas: 2 } }), cls(), { ...base, PASSWORD: "x" });
-    expect((workload as { spec: { replicas: number } }).spec.replicas).to.equal(2);
+    expect((workload as unknown as { spec: { replicas: number } }).spec.replicas).to.equal(2);
   });
 
   it("turns memory bounds of production services into an HPA range in the same proportion", () => {
@@ -36,7 +36,7 @@ describe("service instance lifecycle (pure)", () => {
     expect(replicaRange(si({ tier: "production", scaling: { minTotalMemoryGb: 48, maxTotalMemoryGb: 48 } }))).to.equal(undefined);
     expect(replicaRange(si({ tier: "development", scaling: { minTotalMemoryGb: 24, maxTotalMemoryGb: 48 } }))).to.equal(undefined);
     expect(replicaRange(si({ state: "Stopped", scaling: { minTotalMemoryGb: 24, maxTotalMemoryGb: 48 } }))).to.equal(undefined);
-    const hpa = desiredInstanceHpa(si({ scaling: { minTotalMemoryGb: 24, maxTotalMemoryGb: 48 } }), "StatefulSet") as { spec: { scaleTargetRef: { kind: string }; minReplicas: number; maxReplicas: number } };
+    const hpa = desiredInstanceHpa(si({ scaling: { minTotalMemoryGb: 24, maxTotalMemoryGb: 48 } }), "StatefulSet") as unknown as { spec: { scaleTargetRef: { kind: string }; minReplicas: number; maxReplicas: number } };
     expect(hpa.spec).to.include({ minReplicas: 1, maxReplicas: 2 });
     expect(hpa.spec.scaleTargetRef.kind).to.equal("StatefulSet");
   });
@@ -77,11 +77,11 @@ describe("service instance lifecycle (pure)", () => {
   it("backs up with a CronJob only when the class says how, suspended while stopped", () => {
     expect(desiredBackupCronJob(si(), cls(), "db-credentials")).to.equal(undefined);
     const b = { image: "postgres:16", command: ["sh", "-c", "pg_dump > $BACKUP_DIR/$BACKUP_ID.sql"], claimName: "backups" };
-    const cj = desiredBackupCronJob(si(), cls(b), "db-credentials") as { metadata: { labels: Record<string, string> }; spec: { schedule: string; suspend: boolean; jobTemplate: { metadata: { labels: Record<string, string> } } } };
+    const cj = desiredBackupCronJob(si(), cls(b), "db-credentials") as unknown as { metadata: { labels: Record<string, string> }; spec: { schedule: string; suspend: boolean; jobTemplate: { metadata: { labels: Record<string, string> } } } };
     expect(cj.spec.schedule).to.equal("0 3 * * *");
     expect(cj.spec.suspend).to.equal(false);
     expect(cj.spec.jobTemplate.metadata.labels).to.include({ "berth.dev/backup": "true", "berth.dev/service-instance": "db" });
-    expect((desiredBackupCronJob(si({ state: "Stopped" }), cls(b), "c") as { spec: { suspend: boolean } }).spec.suspend).to.equal(true);
+    expect((desiredBackupCronJob(si({ state: "Stopped" }), cls(b), "c") as unknown as { spec: { suspend: boolean } }).spec.suspend).to.equal(true);
   });
 
   it("words a Job's outcome as done, error or in_progress", () => {
@@ -92,7 +92,7 @@ describe("service instance lifecycle (pure)", () => {
 
   it("passes the backup to restore to the workload", () => {
     const [workload] = desiredInstanceObjects(si({ restoreFrom: "b-1" }), cls(), { ...base, PASSWORD: "x" });
-    const env = (workload as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env;
+    const env = (workload as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env;
     expect(env).to.deep.include({ name: "RESTORE_FROM_BACKUP", value: "b-1" });
   });
 });
