@@ -67,6 +67,7 @@ function objectName(deps: ApiDeps, name: string, ns: string): string {
   return NAME.test(slug) && !taken(slug) ? slug : `${slug}-${randomBytes(3).toString("hex")}`;
 }
 
+const API_MANAGER = "berth-api";
 const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
 const DOUBLE_SHA1_HEX = /^[0-9a-fA-F]{40}$/;
 
@@ -83,7 +84,9 @@ function passwordRequestSecret(si: ServiceInstance, id: string, data: Record<str
       ownerReferences: [ownerRef(si, BerthTypes.ServiceInstance)],
     },
     type: "Opaque",
-    stringData: data,
+    // data, not stringData, always applied by one field manager: keys left out of a later
+    // request (a hash after a password) are removed, not kept from the earlier one.
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
   };
 }
 
@@ -169,7 +172,11 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
           ...(restoreFrom ? { restoreFrom } : {}),
         },
       });
-      await client.create(Types.Secret, passwordRequestSecret(si, requestIdPw, { PASSWORD: password, PASSWORD_SHA256_BASE64: sha256Base64(password) }));
+      await client.apply(Types.Secret, passwordRequestSecret(si, requestIdPw, { PASSWORD: password, PASSWORD_SHA256_BASE64: sha256Base64(password) }), API_MANAGER, { force: true }).catch(async (e: unknown) => {
+        // Without its password the instance would wait forever: take it back.
+        await client.delete(BerthTypes.ServiceInstance, si.metadata.namespace, si.metadata.name ?? "", { uid: si.metadata.uid }).catch(() => undefined);
+        throw e;
+      });
       await deps.apps.synced(BerthTypes.ServiceInstance, keyOf(si), si.metadata.resourceVersion);
     } catch (e) {
       if (isAlreadyExists(e)) throw conflict(`A service named ${name} is being created; retry`);
@@ -241,7 +248,7 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
       : { PASSWORD_SHA256_BASE64: hash ?? "", ...(doubleSha1 ? { PASSWORD_DOUBLE_SHA1_HEX: doubleSha1.toLowerCase() } : {}) };
     const id = randomUUID();
     try {
-      await client.apply(Types.Secret, passwordRequestSecret(si, id, data), "berth-api", { force: true });
+      await client.apply(Types.Secret, passwordRequestSecret(si, id, data), API_MANAGER, { force: true });
     } catch (e) {
       throw fromKubernetes(e, "password");
     }
