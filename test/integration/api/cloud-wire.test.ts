@@ -324,6 +324,37 @@ describe("cloud wire (golden, ClickHouse Cloud API v1)", function () {
     expect(expectOk(await call<ServiceJSON[]>("GET", `/v1/organizations/${orgA}/services`, { key: "adminA" })).map((s) => s.id)).to.not.include(serviceId);
   });
 
+  it("bounded fuzz: every cloud path answers 4xx in the envelope to junk, never a 500", async () => {
+    const junk = ["x", "", "null", "a".repeat(300), "é漢字", "00000000-0000-4000-8000-000000000000", orgA, orgB];
+    const values: unknown[] = [null, true, 0, -1, 1e308, 24, 30, "", "x", "y".repeat(100_000), { a: 1 }, [], ["a"], [{ source: 1 }], { add: "x" }, { add: [{ source: "10.0.0.1" }], remove: [{}] }];
+    const fields = ["name", "provider", "region", "tier", "ipAccessList", "minTotalMemoryGb", "maxTotalMemoryGb", "idleScaling", "idleTimeoutMinutes", "numReplicas", "backupId", "command", "newPasswordHash", "newDoubleSha1Hash"];
+    let n = 0;
+    const rnd = (k: number) => (n * 7919 + k * 104729) % 1_000_003;
+    const pick = <T>(xs: T[], k: number): T => xs[rnd(k) % xs.length]!;
+    const endpoints = [["GET", "/v1/organizations/{organizationId}"], ...(await import("node:fs")).readFileSync(join(process.env.BERTH_ROOT ?? process.cwd(), "../shared/api-reference/endpoints.tsv"), "utf8").split("\n").filter((l) => l.startsWith("cloud\t")).map((l) => l.split("\t").slice(1, 3))];
+    expect(endpoints).to.have.length(11);
+    const failures: string[] = [];
+    for (const [method = "GET", path = ""] of endpoints) {
+      for (let i = 0; i < 8; i++, n++) {
+        const url = path.replace("{organizationId}", encodeURIComponent(i % 2 ? orgB : pick(junk, 1))).replace(/\{[^}]+\}/g, () => encodeURIComponent(pick(junk, 2)));
+        const body: Record<string, unknown> = {};
+        for (let k = 0; k < 1 + (rnd(3) % 5); k++) body[pick(fields, 4 + k)] = pick(values, 10 + k);
+        const raw = i === 7 ? pick(["{", "[]", "null", '"x"', "\u0000"], 5) : JSON.stringify(body);
+        const r = await fetch(`${berth.apiURL}${url}`, { method, headers: { Authorization: `Basic ${Buffer.from(`${keys.adminB.id}:${keys.adminB.secret}`).toString("base64")}`, ...(method === "GET" || method === "DELETE" ? {} : { "Content-Type": "application/json" }) }, body: method === "GET" || method === "DELETE" ? undefined : raw });
+        const text = await r.text();
+        let enveloped = false;
+        try {
+          const b = JSON.parse(text) as Envelope;
+          enveloped = b.status === r.status && UUID4.test(b.requestId) && (r.status < 400 ? true : typeof b.error === "string");
+        } catch {
+          enveloped = false;
+        }
+        if (r.status >= 500 || !enveloped) failures.push(`${method} ${url} ${raw.slice(0, 60)}: ${r.status} ${text.slice(0, 120)}`);
+      }
+    }
+    expect(failures).to.deep.equal([]);
+  });
+
   it("shares /v1 with Deis without collisions: unknown cloud paths are 404 in the envelope, Deis answers as Deis", async () => {
     expectError(await call("GET", `/v1/organizations/${orgA}/nothing-here`, { key: "adminA" }), 404);
     const deis = await fetch(`${berth.apiURL}/v1/apps`);
