@@ -21,7 +21,8 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import type { KubeObject } from "../../../src/kube/resource.ts";
 import { Types } from "../../../src/kube/resource.ts";
-import type { Pool, ServiceClass, ServiceInstance, Team, Token } from "../../../src/model/kinds.ts";
+import { userObjectName } from "../../../src/api/identity/store.ts";
+import type { Pool, ServiceClass, ServiceInstance, Team, Token, User } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
@@ -219,8 +220,17 @@ describe("cloud wire (golden, ClickHouse Cloud API v1)", function () {
     await waitState("running");
     const s = expectOk(await call<ServiceJSON>("GET", svcPath(), { key: "roA" }));
     expect(s.endpoints[0]).to.deep.include({ host: `${serviceName}.${ns}.svc`, port: 9000 });
-    // The same instance through kubectl.
+    // The same instance through kubectl, and through tsuru for a member of the same team.
     expect(await kubectl("get", "serviceinstances", "-n", ns, "-o", "name")).to.include(serviceName);
+    const email = `cloud-${id}@example.com`;
+    const form = (o: Record<string, string>) => ({ method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(o).toString() });
+    expect((await fetch(`${berth.apiURL}/1.0/users`, form({ email, password: "s3cret-pw" }))).status).to.equal(201);
+    const { token } = (await (await fetch(`${berth.apiURL}/1.0/auth/login`, form({ email, password: "s3cret-pw" }))).json()) as { token: string };
+    await berth.client.mergePatch<User>(BerthTypes.User, undefined, userObjectName(email), { spec: { roles: [{ role: "team-member", contextType: "team", contextValue: teamA }] } });
+    await eventually("tsuru lists the cloud service", async () => {
+      const r = await fetch(`${berth.apiURL}/1.0/services/instances`, { headers: { Authorization: `bearer ${token}` } });
+      return r.status === 200 && ((await r.json()) as { service: string; instances: string[] }[]).some((x) => x.service === klass && x.instances.includes(serviceName));
+    });
   });
 
   it("the real npm client drives get, scaling and state against Berth [npm]", async function () {
