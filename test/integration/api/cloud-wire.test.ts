@@ -22,7 +22,7 @@ import { expect } from "chai";
 import type { KubeObject } from "../../../src/kube/resource.ts";
 import { Types } from "../../../src/kube/resource.ts";
 import { userObjectName } from "../../../src/api/identity/store.ts";
-import type { Pool, ServiceClass, ServiceInstance, Team, Token, User } from "../../../src/model/kinds.ts";
+import type { App, Pool, Release, ServiceClass, ServiceInstance, Team, Token, User } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
@@ -283,9 +283,22 @@ describe("cloud wire (golden, ClickHouse Cloud API v1)", function () {
   });
 
   it("PATCH password: generated and returned, or a sha256 hash stored as given and nothing returned [spec]", async () => {
+    // An app bound to the service gets the new password in a new release.
+    await berth.client.create<App>(BerthTypes.App, {
+      metadata: { name: `bound-${id}`, namespace: ns },
+      spec: { image: "registry.local/app:1", processes: [{ name: "web", replicas: 1 }], owner: teamA, pool, serviceBindings: [{ name: serviceName }] },
+    });
+    const releasedPassword = async () => {
+      const releases = (await berth.client.list<Release>(BerthTypes.Release, { namespace: ns })).items.filter((r) => r.spec.app === `bound-${id}`).sort((a, b) => b.spec.version - a.spec.version);
+      const env = releases[0] ? await berth.client.getOrUndefined<KubeObject & { data?: Record<string, string> }>(Types.Secret, ns, releases[0].spec.envSecretName) : undefined;
+      return env?.data?.SERVICE_PASSWORD ? Buffer.from(env.data.SERVICE_PASSWORD, "base64").toString("utf8") : undefined;
+    };
+    await eventually("the bound app released with the service's password", async () => (await releasedPassword()) === (await credentials()).PASSWORD);
     const generated = expectOk(await call<{ password: string }>("PATCH", `${svcPath()}/password`, { key: "devA" }));
     expect(generated.password).to.be.a("string").with.length.above(11);
     await eventually("the new password in the credentials", async () => (await credentials()).PASSWORD === generated.password);
+    await eventually("the bound app released again with the new password", async () => (await releasedPassword()) === generated.password);
+    await berth.client.delete(BerthTypes.App, ns, `bound-${id}`);
     const hash = createHash("sha256").update("hunter2-but-longer").digest("base64");
     const dsha1 = createHash("sha1").update(createHash("sha1").update("hunter2-but-longer").digest()).digest("hex");
     const hashed = expectOk(await call<Record<string, unknown>>("PATCH", `${svcPath()}/password`, { key: "adminA", json: { newPasswordHash: hash, newDoubleSha1Hash: dsha1 } }));
