@@ -12,6 +12,7 @@ import { apiDeps, startApi } from "../../../src/api/start.ts";
 import type { RunningApi } from "../../../src/api/start.ts";
 import { setupAppController } from "../../../src/controllers/app-controller.ts";
 import { setupPoolController } from "../../../src/controllers/pool-controller.ts";
+import { setupTeamController } from "../../../src/controllers/team-controller.ts";
 import { setupServiceInstanceController } from "../../../src/controllers/service-instance-controller.ts";
 import { setupTokenController } from "../../../src/controllers/token-controller.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
@@ -248,6 +249,7 @@ describe("helm chart RBAC: least privilege per component", function () {
       setupPoolController(controllers);
       setupTokenController(controllers);
       setupServiceInstanceController(controllers);
+      setupTeamController(controllers);
       const email = `admin-${id}@example.com`;
       const apiManager = new Manager({ client: apiClient, log });
       const deps = apiDeps(apiManager, ns, log, email);
@@ -302,6 +304,29 @@ describe("helm chart RBAC: least privilege per component", function () {
           const releases = await admin.list<Release>(BerthTypes.Release, { namespace: appsNs });
           return releases.items.some((r) => r.spec.app === app && r.spec.version === a.status?.currentReleaseVersion && r.spec.envNames?.includes("KV_URL"));
         }, 60_000);
+
+        // The cloud API: an organization key, a service (credentials from a password request,
+        // workload, HPA from memory bounds, backup Jobs cached), a password reset, stop, delete.
+        await admin.mergePatch(BerthTypes.ServiceClass, undefined, `kv-${id}`, { metadata: { labels: { "berth.dev/cloud": "true" } } });
+        await admin.mergePatch(BerthTypes.Pool, undefined, pool, { spec: { teams: [team] } });
+        const teamObj = await eventually("team cached", () => Promise.resolve(deps.identity.team(team)));
+        const key = await deps.identity.createCloudKey(teamObj, "admin");
+        const org = teamObj.metadata.uid ?? "";
+        const headers = { Authorization: `Basic ${Buffer.from(`${key.keyId}:${key.keySecret}`).toString("base64")}`, "Content-Type": "application/json" };
+        const cloud = async (method: string, path: string, body?: unknown) => {
+          const r = await fetch(`${base}/v1/organizations/${org}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+          const text = await r.text();
+          expect(r.status, `${method} ${path}: ${text}`).to.equal(200);
+          return (JSON.parse(text) as { result?: { id?: string; state?: string; service?: { id: string } } }).result;
+        };
+        const sid = (await cloud("POST", "/services", { name: "cloud db", provider: "aws", region: "eu-west-1", minTotalMemoryGb: 24, maxTotalMemoryGb: 48 }))?.service?.id ?? "";
+        await eventually("the cloud service running", async () => (await cloud("GET", `/services/${sid}`))?.state === "running", 90_000);
+        await cloud("PATCH", `/services/${sid}/password`);
+        await cloud("PATCH", `/services/${sid}/scaling`, { minTotalMemoryGb: 24, maxTotalMemoryGb: 36 });
+        await cloud("GET", `/services/${sid}/backups`);
+        await cloud("PATCH", `/services/${sid}/state`, { command: "stop" });
+        await eventually("the cloud service stopped", async () => (await cloud("GET", `/services/${sid}`))?.state === "stopped", 90_000);
+        await cloud("DELETE", `/services/${sid}`);
 
         // One-off command (a Job), unit kill (a pod), logs.
         const runOnce = await call(base, "POST", `/1.0/apps/${app}/run`, { token, form: { command: "echo hi" } });
