@@ -35,6 +35,12 @@ cat >&2 <<EOF
   metrics:       http://127.0.0.1:$BERTH_METRICS_PORT/metrics  (/healthz, /readyz)
   kubeconfig:    ${KUBECONFIG:-~/.kube/config}
   try:           export KUBECONFIG=${KUBECONFIG:-~/.kube/config}; kubectl apply -f examples/ && kubectl get berth -A
-
 EOF
+if [ -n "${BERTH_REAL_NODE:-}" ]; then
+  cat >&2 <<EOF
+  real node:     $BERTH_REAL_NODE (pools selecting berth.dev/node-group=real), registry $BERTH_REGISTRY
+  hello app:     kubectl apply -f examples/real-node/ && curl http://\$(kubectl get svc -n berth-real hello-web -o jsonpath='{.spec.clusterIP}'):8080/
+EOF
+fi
+echo >&2
 exec node --import tsx src/main.ts run
