@@ -81,13 +81,14 @@ describe("builder: registry (docker-registry)", function () {
 
   it("fails clearly: unknown base image, registry down, no Procfile and no command", async () => {
     const req = { app: "x", version: 1, platformName: "p", source: source({ "a.txt": "a" }), author: "a", current: [] };
-    let err = await build({ ...req, platform: { image: `${reg.host}/base/none:1`, command: "x" } }, settings, () => undefined).catch((e: Error) => e);
+    const failure = async (p: Promise<unknown>) => p.then(() => new Error("no error"), (e: Error) => e);
+    let err = await failure(build({ ...req, platform: { image: `${reg.host}/base/none:1`, command: "x" } }, settings, () => undefined));
     expect(err).to.be.instanceOf(RegistryError).and.have.property("message").that.matches(/is not in the registry/);
     const down = `127.0.0.1:${await freePort()}`;
-    err = await build({ ...req, platform: { image: `${down}/base/py:1`, command: "x" } }, { host: down, prefix: "apps" }, () => undefined).catch((e: Error) => e);
+    err = await failure(build({ ...req, platform: { image: `${down}/base/py:1`, command: "x" } }, { host: down, prefix: "apps" }, () => undefined));
     expect(err).to.be.instanceOf(RegistryError).and.have.property("message").that.matches(/unreachable: ECONNREFUSED/);
     const base = await pushBaseImage(reg.host, "base/bare", "1");
-    err = await build({ ...req, platform: { image: base } }, settings, () => undefined).catch((e: Error) => e);
+    err = await failure(build({ ...req, platform: { image: base } }, settings, () => undefined));
     expect(err.message).to.match(/no Procfile and platform p has no default command/);
   });
 });

@@ -128,6 +128,7 @@ spec: {image: nginx, owner: marketing, pool: dedicated, plan: large, processes: 
       "app-healthcheck-without-port.yaml": /an HTTP health check needs the process to expose a port/,
       "instance-bad-cidr.yaml": /source must be an IPv4 address or CIDR/,
       "token-user-with-roles.yaml": /only team tokens carry roles/,
+      "platform-image-without-registry.yaml": /image must name its registry host/,
     };
     const files = readdirSync(`${root}/examples/invalid`).sort();
     expect(files).to.deep.equal(Object.keys(expected).sort());
