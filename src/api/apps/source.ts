@@ -8,7 +8,8 @@ import { sha256 } from "../../builder/tar.ts";
 import { withOwner } from "../../runtime/status.ts";
 import type { ApiDeps } from "../deps.ts";
 
-export const NO_REGISTRY = "source deploys need a registry: this Berth has none configured (set BERTH_REGISTRY, or registry.host in the Helm chart)";
+export const NO_REGISTRY =
+  "Source deploys are not available here: this Berth has no registry to build into (an administrator sets BERTH_REGISTRY, or registry.host in the Helm chart; see docs/builder.md). Build and push an image, then deploy it with tsuru app deploy -a <app> -i <image>.";
 
 export function platforms(deps: ApiDeps): Platform[] {
   return deps.informers.informerFor<Platform>(BerthTypes.Platform).store.list();

@@ -16,7 +16,8 @@ import type { JsonStream } from "./http.ts";
 import { isObjectId, releaseEventId } from "./object-id.ts";
 import { appInfo, appListItem, deployView } from "./views.ts";
 import { uploadOf } from "./multipart.ts";
-import { buildLimits, deploySource, platform } from "../apps/source.ts";
+import { NO_REGISTRY, buildLimits, deploySource, platform } from "../apps/source.ts";
+import { registryFromEnv } from "../../builder/build.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -417,6 +418,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       const file = upload.files.file;
       if (!upload.tooLarge && !file) throw badRequest("you must specify either image or archive");
       if (app.spec.locked) throw new ApiError(423, `App ${app.metadata.name} is locked.`);
+      if (!registryFromEnv()) throw notImplemented(NO_REGISTRY);
       await deployResponse(reply, app, async (say, version) => {
         if (upload.tooLarge || !file) throw new Error(`build failed: the upload is ${((upload.tooLarge ?? 0) / 2 ** 20).toFixed(1)} MiB: the limit is ${Math.round(limit / 2 ** 20)} MiB`);
         const updated = await deploySource(deps, { app, version, source: file.data, author: actor(p), say });

@@ -24,7 +24,7 @@ import { hasRegistryBinary, pushBaseImage, startRegistry } from "../support/regi
 export const sourceArchive = (files: Record<string, string>): Buffer => {
   const dir = mkdtempSync(join(tmpdir(), "berth-src-"));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  return execFileSync("tar", ["-C", dir, "-czf", "-", "."]);
+  return execFileSync("tar", ["-C", dir, "-czf", "-", "."], { maxBuffer: 1 << 26 });
 };
 
 /** A multipart/form-data POST with one file part (and text fields), as the tsuru CLI sends. */
@@ -140,7 +140,7 @@ describe("builder: tsuru source deploys (KWOK)", function () {
     process.stdout.write(`    source deploy of a small app (upload → build → released on KWOK): ${ms} ms\n`);
   });
 
-  it("fails clearly and keeps the previous release: no Procfile and no command, bad archive, unknown platform, registry down", async () => {
+  it("fails clearly and keeps the previous release: no Procfile and no command, bad archive, unknown platform, registry down, too large", async () => {
     // The platform has a default command: a source without a Procfile runs it as web.
     const second = await deploy(member, { "app.py": "print('v2')\n" });
     expect(second.text.trimEnd().split("\n").at(-1), second.text).to.equal("OK");
@@ -165,6 +165,9 @@ describe("builder: tsuru source deploys (KWOK)", function () {
     const down = await deploy(member, { Procfile: "web: x" });
     process.env.BERTH_REGISTRY = `${reg.host}/apps`;
     expect(down.text.trimEnd().split("\n").at(-1)).to.match(/^Error: build failed: the registry 127\.0\.0\.1:1 is unreachable/);
+    process.env.BERTH_BUILD_MAX_UPLOAD_MB = "1";
+    const big = await deploy(member, { Procfile: "web: x", "blob.txt": randomBytes(3 << 20).toString("base64") }).finally(() => delete process.env.BERTH_BUILD_MAX_UPLOAD_MB);
+    expect(big.text.trimEnd().split("\n").at(-1)).to.match(/^Error: build failed: the archive is \d+\.\d MiB: the limit is 1 MiB/);
     expect((await releases()).length).to.equal(before);
     const failed = ((await berth.client.list<Build>(BerthTypes.Build, undefined)).items ?? []).filter((b) => b.spec.app === app && b.spec.phase === "Failed");
     expect(failed.length).to.be.at.least(3);
