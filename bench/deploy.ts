@@ -10,17 +10,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { apiDeps, startApi } from "../src/api/start.ts";
-import { setupAppController } from "../src/controllers/app-controller.ts";
-import { setupPoolController } from "../src/controllers/pool-controller.ts";
 import { Types } from "../src/kube/resource.ts";
-import { silentLogger } from "../src/log.ts";
-import type { App, Platform, Pool, Team, User } from "../src/model/kinds.ts";
+import type { App, Platform, Pool, Team } from "../src/model/kinds.ts";
 import { BerthTypes } from "../src/model/kinds.ts";
-import { Manager } from "../src/runtime/manager.ts";
 import { pushBaseImage, startRegistry } from "../test/integration/support/registry.ts";
 import type { TestRegistry } from "../test/integration/support/registry.ts";
-import { client, namespace, percentile, report } from "./support.ts";
+import { client, namespace, percentile, report, startBerthApi } from "./support.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", new URL("../crds/", import.meta.url).pathname], { stdio: "ignore" });
@@ -52,22 +47,7 @@ await c.create<Pool>(BerthTypes.Pool, {
 });
 await c.create<Platform>(BerthTypes.Platform, { metadata: { name: platformName }, spec: { image: baseImage } });
 
-const log = silentLogger();
-const manager = new Manager({ client: c, log });
-setupAppController(manager, 4);
-setupPoolController(manager);
-const deps = apiDeps(manager, "berth-system", log);
-const api = await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log);
-const abort = new AbortController();
-const running = manager.run(abort.signal);
-await manager.informers.waitForSync();
-const email = `bench-${suffix}@example.com`;
-const user = await deps.identity.createUser(email, "bench-pw-1");
-await c.mergePatch<User>(BerthTypes.User, undefined, user.metadata.name ?? "", { spec: { admin: true } });
-await new Promise((r) => setTimeout(r, 500));
-const { token } = await deps.identity.login(email, "bench-pw-1");
-const base = `http://127.0.0.1:${api.port}`;
-const auth = { Authorization: `bearer ${token}` };
+const { manager, base, auth, stop } = await startBerthApi(c, suffix, 4);
 
 const post = async (path: string, body: string | FormData, type?: string) => {
   const r = await fetch(`${base}${path}`, { method: "POST", headers: { ...auth, ...(type ? { "Content-Type": type } : {}) }, body });
@@ -115,10 +95,7 @@ report(`Deploy: source (upload → build → Ready) vs image (→ Ready), ${ROUN
   "registry": process.env.BERTH_REGISTRY ?? "",
   "last image": built,
 });
-abort.abort();
-await running;
-await api.close();
-await manager.close();
+await stop();
 await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
 await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
 await c.delete(BerthTypes.Platform, undefined, platformName).catch(() => undefined);

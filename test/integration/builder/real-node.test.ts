@@ -12,7 +12,7 @@ import { userObjectName } from "../../../src/api/identity/store.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
 import { call } from "../support/http.ts";
-import { eventually, kubectl, kubectlStdin } from "../support/kube.ts";
+import { eventually, kubectl, kubectlStdin, realPoolManifest } from "../support/kube.ts";
 import { multipart, sourceArchive } from "./tsuru-deploy.test.ts";
 
 const REGISTRY = process.env.BERTH_REGISTRY ?? "";
@@ -70,20 +70,7 @@ describe("builder: source deploys serve on the real node", function () {
     }
     berth = await startBerth({ api: true });
     await kubectlStdin(
-      `
-apiVersion: v1
-kind: Namespace
-metadata: {name: ${ns}}
----
-apiVersion: berth.dev/v1alpha1
-kind: Pool
-metadata: {name: ${pool}}
-spec:
-  public: true
-  namespace: ${ns}
-  nodeSelector: {berth.dev/node-group: real}
-  tolerations: [{key: berth.dev/real-node, operator: Exists, effect: NoSchedule}]
----
+      `${realPoolManifest(ns, pool)}---
 apiVersion: berth.dev/v1alpha1
 kind: Platform
 metadata: {name: python-${id}}
