@@ -23,7 +23,7 @@ export interface RunningApi {
 }
 
 /** Every kind the dialects read from a cache: registered at boot, so none is read before it synced. */
-const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance];
+const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance, BerthTypes.Platform];
 
 /** Registers the caches the API reads; call before the manager starts. */
 export function apiDeps(manager: Manager, namespace: string, log: Logger, bootstrapAdmin?: string): ApiDeps {

@@ -19,6 +19,8 @@ export const BerthTypes = {
   Token: kind("Token", "tokens", true),
   ServiceClass: kind("ServiceClass", "serviceclasses", false),
   ServiceInstance: kind("ServiceInstance", "serviceinstances", true),
+  Platform: kind("Platform", "platforms", false),
+  Build: kind("Build", "builds", true),
 } satisfies Record<string, ResourceType>;
 
 /** Labels Berth puts on what it creates. */
@@ -92,6 +94,8 @@ export interface AppSpec {
   serviceBindings?: { name: string }[];
   releaseHistoryLimit?: number;
   locked?: boolean;
+  /** The Platform the latest source deploy was built on. */
+  platform?: string;
 }
 
 export interface ProcessStatus {
@@ -259,3 +263,35 @@ export type ServiceInstance = KubeObject & {
   spec: ServiceInstanceSpec;
   status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string; state?: ServicePhase; readyReplicas?: number };
 };
+
+/** How source deploys start from: a base image in the registry, where the files go, how the app starts. */
+export interface PlatformSpec {
+  image: string;
+  /** The web process's command when the source has no Procfile (run by /bin/sh -c). */
+  command?: string;
+  workdir?: string;
+  env?: EnvVar[];
+  disabled?: boolean;
+  description?: string;
+}
+
+export type Platform = KubeObject & { spec: PlatformSpec; status?: CommonStatus };
+
+/** One source build: what went in, what came out, who asked, how long it took and what it said. */
+export interface BuildSpec {
+  app: string;
+  /** The release version the build was made for. */
+  version: number;
+  platform: string;
+  sourceDigest: string;
+  image?: string;
+  imageDigest?: string;
+  author: string;
+  startedAt: string;
+  durationMs: number;
+  phase: "Succeeded" | "Failed";
+  message?: string;
+  log?: string;
+}
+
+export type Build = KubeObject & { spec: BuildSpec };

@@ -11,7 +11,7 @@ import { BerthTypes } from "../../../src/model/kinds.ts";
 import { userObjectName } from "../../../src/api/identity/store.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
-import { eventually, kubectl, kubectlStdin } from "../support/kube.ts";
+import { eventually, kubectl, kubectlStdin, realPoolManifest } from "../support/kube.ts";
 
 const REGISTRY = process.env.BERTH_REGISTRY ?? "";
 const NODE = process.env.BERTH_REAL_NODE ?? "";
@@ -80,20 +80,7 @@ spec:
     }
     berth = await startBerth({ api: true });
     await kubectlStdin(
-      `
-apiVersion: v1
-kind: Namespace
-metadata: {name: ${ns}}
----
-apiVersion: berth.dev/v1alpha1
-kind: Pool
-metadata: {name: ${pool}}
-spec:
-  public: true
-  namespace: ${ns}
-  nodeSelector: {berth.dev/node-group: real}
-  tolerations: [{key: berth.dev/real-node, operator: Exists, effect: NoSchedule}]
-`,
+      realPoolManifest(ns, pool),
       "apply",
       "-f",
       "-",
