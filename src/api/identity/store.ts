@@ -341,4 +341,62 @@ export class IdentityStore {
     });
     await this.synced(BerthTypes.Team, name, undefined);
   }
+
+  // --- Deis accounts: cancel, token regeneration, password reset, Deis 1.13's registration --
+
+  /** Revokes a user's tokens (only those of the given kinds, when given), except the one hashed `keep`. */
+  async revokeUserTokens(user: User, opts: { kinds?: NonNullable<Token["spec"]["kind"]>[]; keep?: string } = {}): Promise<number> {
+    const doomed = this.tokensOf("User", user.metadata.name ?? "").filter((t) => (!opts.kinds || opts.kinds.includes(t.spec.kind ?? "Session")) && t.spec.tokenHash !== opts.keep);
+    for (const t of doomed) await this.deleteToken(t);
+    return doomed.length;
+  }
+
+  /** setPassword without its length rules (Deis accepts any non-empty password). */
+  async writePassword(user: User, password: string, keep?: string): Promise<void> {
+    if (password.length >= 6 && password.length <= 50) return this.setPassword(user, password, keep);
+    const name = user.spec.passwordSecretRef ?? `${user.metadata.name}-password-${randomBytes(4).toString("hex")}`;
+    await this.client
+      .apply(Types.Secret, { metadata: { name, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(user, BerthTypes.User)] }, type: "Opaque", stringData: { passwordHash: await hashPassword(password) } }, "berth-api")
+      .catch((e: unknown) => {
+        throw fromKubernetes(e, "password");
+      });
+    if (!user.spec.passwordSecretRef) await this.write(BerthTypes.User, "user", () => this.client.mergePatch<User>(BerthTypes.User, undefined, user.metadata.name ?? "", { spec: { passwordSecretRef: name } }));
+    await this.revokeUserTokens(user, { kinds: ["Session"], keep });
+  }
+
+  /**
+   * Deletes a user and, at once rather than by garbage collection, every credential that could
+   * act as them: their tokens and their password Secret.
+   */
+  async deleteUser(user: User): Promise<void> {
+    await this.revokeUserTokens(user);
+    if (user.spec.passwordSecretRef) {
+      await this.client.delete(Types.Secret, this.namespace, user.spec.passwordSecretRef).catch((e: unknown) => {
+        if (!isNotFound(e)) throw fromKubernetes(e, "password");
+      });
+    }
+    await this.client.delete(BerthTypes.User, undefined, user.metadata.name ?? "", { uid: user.metadata.uid }).catch((e: unknown) => {
+      if (!isNotFound(e)) throw fromKubernetes(e, "user");
+    });
+    await this.synced(BerthTypes.User, keyOf(user), undefined);
+  }
+
+  /**
+   * createUser with the rules the dialect has already checked (Deis 1.13 accepts short
+   * passwords and an e-mail another account has), under the object name it chose: the User
+   * first (a create: a taken name fails here), then its owned password Secret, then the
+   * administrator claim, as createUser does.
+   */
+  async createUserChecked(opts: { email: string; password: string; username: string; objectName: string }): Promise<User> {
+    const user = await this.write(BerthTypes.User, `user ${opts.username}`, () =>
+      this.client.create<User>(BerthTypes.User, { metadata: { name: opts.objectName }, spec: { email: opts.email, username: opts.username, admin: false, roles: [] } }),
+    );
+    try {
+      await this.writePassword(user, opts.password);
+    } catch (e) {
+      await this.client.delete(BerthTypes.User, undefined, opts.objectName, { uid: user.metadata.uid }).catch(() => undefined);
+      throw e;
+    }
+    return (await this.claimAdmin(user)) ?? this.users().find((u) => u.metadata.uid === user.metadata.uid) ?? user;
+  }
 }
