@@ -21,7 +21,7 @@ export function containerRoutes(s: FastifyInstance, h: DeisHttp): void {
     const fresh = apps.app(app.metadata.name ?? "") ?? app;
     const all = views(fresh);
     return types.every((t) => {
-      const want = fresh.spec.processes.find((x) => x.name === t)?.replicas ?? 1;
+      const want = (fresh.spec.state ?? "Running") === "Running" ? (fresh.spec.processes.find((x) => x.name === t)?.replicas ?? 1) : 0;
       const mine = all.filter((c) => c.type === t);
       return mine.length === want && mine.every((c) => c.state === "up" && !old.has(c.uuid ?? ""));
     });

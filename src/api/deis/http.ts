@@ -96,7 +96,9 @@ export class DeisHttp {
   /** The caller as a user (team tokens and front-proxy callers without a User get 403). */
   user(p: Principal): User {
     if (!p.user) throw denied();
-    return this.deps.identity.userByEmail(p.user.spec.email) ?? p.user;
+    // By object name, never by e-mail: Deis lets two accounts share an e-mail.
+    const name = p.user.metadata.name;
+    return this.deps.identity.users().find((u) => u.metadata.name === name) ?? p.user;
   }
 
   /** The name Deis shows for the caller: the Deis username, else the e-mail (tsuru users), else the team. */
