@@ -87,7 +87,7 @@ export function authRoutes(s: FastifyInstance, h: DeisHttp): void {
   s.post("/auth/login", async (req) => {
     const b = body(req);
     try {
-      const { token } = await identity.login(need(b, "username"), need(b, "password"), true);
+      const { token } = await identity.login(need(b, "username"), need(b, "password"), true, req.ip);
       return { token };
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) throw badRequest("Unable to log in with provided credentials.", { non_field_errors: ["Unable to log in with provided credentials."] });
@@ -105,7 +105,8 @@ export function authRoutes(s: FastifyInstance, h: DeisHttp): void {
     if (team) {
       // Grants to the account go with it: a later account of the same name must not inherit them.
       for (const a of apps.apps().filter((x) => x.spec.teams?.includes(team))) {
-        await apps.patch(a, { teams: (a.spec.teams ?? []).filter((t) => t !== team), ...(a.spec.locked ? { locked: true } : {}) }, h.username(p));
+        const without = (cur: App) => (cur.spec.teams?.includes(team) ? { teams: (cur.spec.teams ?? []).filter((t) => t !== team) } : undefined);
+        await apps.patch(a, a.spec.locked ? { ...without(a), locked: true } : without, h.username(p));
       }
       if (identity.team(team)) await identity.deleteTeam(team);
     }
@@ -139,9 +140,8 @@ export function authRoutes(s: FastifyInstance, h: DeisHttp): void {
     if (b.password || !p.admin) {
       if (typeof b.password !== "string" || !(await identity.checkPassword(u, b.password))) throw badRequest("Current password does not match");
     }
-    await identity.writePassword(u, b.new_password);
     // Other sessions end with the old password (the caller's own stays).
-    await identity.revokeUserTokens(u, { kinds: ["Session"], keep: u.metadata.name === me.metadata.name ? p.tokenHash : undefined });
+    await identity.writePassword(u, b.new_password, u.metadata.name === me.metadata.name ? p.tokenHash : undefined);
     return { status: "password set" };
   });
 

@@ -50,23 +50,31 @@ export function configRoutes(s: FastifyInstance, h: DeisHttp): void {
     const b = body(req);
     const values = b.values ?? {};
     if (typeof values !== "object" || values === null || Array.isArray(values)) throw badRequest("values", { values: ["Must be an object of names to strings (null unsets)."] });
-    const { processes, nodeSelector, changed: limitsChanged } = applyLimits(app, b);
-    const env = new Map((app.spec.env ?? []).map((e) => [e.name, e.value ?? ""]));
-    let envChanged = false;
+    const wanted = new Map<string, string | null>();
     for (const [k, v] of Object.entries(values as Record<string, unknown>)) {
       if (!CONFIG_KEY.test(k)) throw badRequest("values", { values: ["Config keys must start with a letter or underscore and only contain [A-z0-9_]"] });
       if (RUNTIME_KEYS.has(k)) throw badRequest("values", { values: [`${k} is set by the platform when the app runs and cannot be configured`] });
-      if (v === null) envChanged = env.delete(k) || envChanged;
-      else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
-        envChanged = envChanged || env.get(k) !== String(v);
-        env.set(k, String(v));
-      } else throw badRequest("values", { values: [`${k}: values must be strings`] });
+      if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") throw badRequest("values", { values: [`${k}: values must be strings`] });
+      wanted.set(k, v === null ? null : String(v));
     }
-    let current = app;
-    if (envChanged || limitsChanged) {
-      const spec = { processes, ...(nodeSelector ? { nodeSelector } : {}), ...(envChanged ? { env: [...env].map(([name, value]) => ({ name, value })) } : {}) };
-      current = await apps.patch(app, spec, h.username(p));
-    }
+    applyLimits(app, b); // refuses bad limits and tags before anything is written
+    // Computed from the App as it is when written (retried on a concurrent change), so that
+    // concurrent config:set calls all land; undefined when nothing changes (no write, no release).
+    const change = (cur: App) => {
+      const { processes, nodeSelector, changed } = applyLimits(cur, b);
+      const env = new Map((cur.spec.env ?? []).map((e) => [e.name, e.value ?? ""]));
+      let envChanged = false;
+      for (const [k, v] of wanted) {
+        if (v === null) envChanged = env.delete(k) || envChanged;
+        else {
+          envChanged = envChanged || env.get(k) !== v;
+          env.set(k, v);
+        }
+      }
+      if (!envChanged && !changed) return undefined;
+      return { processes, ...(nodeSelector ? { nodeSelector } : {}), ...(envChanged ? { env: [...env].map(([name, value]) => ({ name, value })) } : {}) };
+    };
+    const current = await apps.patch(app, change, h.username(p));
     const { app: fresh, version } = await releaseAfter(h, current);
     return reply.code(201).header("Deis-Release", String(version)).header("X-Deis-Release", String(version)).send(configView(fresh));
   });

@@ -55,8 +55,7 @@ export function containerRoutes(s: FastifyInstance, h: DeisHttp): void {
       if (!app.spec.processes.some((x) => x.name === type)) throw badRequest(`Container type ${type} does not exist in application`, { detail: [`Container type ${type} does not exist in application`] });
       counts[type] = n;
     }
-    const processes = app.spec.processes.map((x) => (x.name in counts ? { ...x, replicas: counts[x.name] } : x));
-    await apps.patch(app, { processes }, h.username(p));
+    await apps.patch(app, (cur) => ({ processes: cur.spec.processes.map((x) => (x.name in counts ? { ...x, replicas: counts[x.name] } : x)) }), h.username(p));
     await until(() => settled(app, Object.keys(counts)), CONTAINERS_WAIT_MS, 200);
     return reply.code(204).send();
   });

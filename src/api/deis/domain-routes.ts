@@ -46,14 +46,15 @@ export function domainRoutes(s: FastifyInstance, h: DeisHttp): void {
     const problem = domainProblem(d);
     if (problem) throw badRequest("domain", { domain: [problem] });
     if (apps.apps().some((a) => a.spec.domains?.includes(d))) throw badRequest("domain", { domain: [`The domain ${d} is already in use by another app`] });
-    await apps.patch(app, { domains: [...(app.spec.domains ?? []), d] }, h.username(p));
+    await apps.patch(app, (cur) => (cur.spec.domains?.includes(d) ? undefined : { domains: [...(cur.spec.domains ?? []), d] }), h.username(p));
     return reply.code(201).send(domainView(app, d));
   });
   s.delete<P<"app" | "domain">>("/apps/:app/domains/:domain", async (req, reply) => {
     const p = h.who(req);
     const app = h.load(p, req.params.app);
     if (!app.spec.domains?.includes(req.params.domain)) throw notFound("Not found.");
-    await apps.patch(app, { domains: app.spec.domains.filter((d) => d !== req.params.domain) }, h.username(p));
+    const gone = req.params.domain;
+    await apps.patch(app, (cur) => (cur.spec.domains?.includes(gone) ? { domains: cur.spec.domains.filter((d) => d !== gone) } : undefined), h.username(p));
     return reply.code(204).send();
   });
 }

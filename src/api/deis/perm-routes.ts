@@ -16,7 +16,7 @@ export function permRoutes(s: FastifyInstance, h: DeisHttp): void {
     if (!user?.spec.username) throw notFound("Not found.");
     const team = personalTeam(user.spec.username);
     await identity.ensureTeam(team);
-    await apps.patch(app, { teams: [...new Set([...(app.spec.teams ?? []), team])] }, h.username(p));
+    await apps.patch(app, (cur) => (cur.spec.teams?.includes(team) ? undefined : { teams: [...(cur.spec.teams ?? []), team] }), h.username(p));
     return reply.code(201).send();
   });
   // The owner or an administrator revokes anyone; a collaborator may remove themselves.
@@ -28,7 +28,7 @@ export function permRoutes(s: FastifyInstance, h: DeisHttp): void {
     if (!h.grantees(app).includes(user.spec.username)) throw denied();
     if (user.spec.username !== h.username(p) && !p.admin && !h.isOwner(p, app)) throw denied();
     const team = personalTeam(user.spec.username);
-    await apps.patch(app, { teams: (app.spec.teams ?? []).filter((t) => t !== team) }, h.username(p));
+    await apps.patch(app, (cur) => (cur.spec.teams?.includes(team) ? { teams: (cur.spec.teams ?? []).filter((t) => t !== team) } : undefined), h.username(p));
     return reply.code(204).send();
   };
   // Deis documents POST; its own client sends DELETE: both work.

@@ -37,15 +37,17 @@ export function releaseRoutes(s: FastifyInstance, h: DeisHttp): void {
     for (const [type, cmd] of Object.entries(procfile)) {
       if (!NAME.test(type) || typeof cmd !== "string") throw badRequest("procfile", { procfile: [`Invalid process type or command: ${type}`] });
     }
-    const fromProcfile = Object.entries(procfile as Record<string, string>).map(([name, cmd]) => ({
-      name,
-      command: ["sh", "-c", cmd],
-      replicas: app.spec.processes.find((x) => x.name === name)?.replicas ?? (name === "web" ? 1 : 0),
-      ...(name === "web" ? { ports: [{ port: 5000 }] } : {}),
-    }));
-    const base = fromProcfile.length ? fromProcfile : app.spec.processes;
-    const processes = base.every((x) => (x.replicas ?? 1) === 0) ? base.map((x, i) => (i === 0 ? { ...x, replicas: 1 } : x)) : base;
-    const updated = await apps.patch(app, { image, processes }, h.username(p));
+    const processesOf = (cur: App) => {
+      const fromProcfile = Object.entries(procfile as Record<string, string>).map(([name, cmd]) => ({
+        name,
+        command: ["sh", "-c", cmd],
+        replicas: cur.spec.processes.find((x) => x.name === name)?.replicas ?? (name === "web" ? 1 : 0),
+        ...(name === "web" ? { ports: [{ port: 5000 }] } : {}),
+      }));
+      const base = fromProcfile.length ? fromProcfile : cur.spec.processes;
+      return base.every((x) => (x.replicas ?? 1) === 0) ? base.map((x, i) => (i === 0 ? { ...x, replicas: 1 } : x)) : base;
+    };
+    const updated = await apps.patch(app, (cur) => ({ image, processes: processesOf(cur) }), h.username(p));
     const { app: fresh, version } = await releaseAfter(h, updated);
     const rel = apps.releases(fresh).find((r) => r.spec.version === version);
     return reply

@@ -136,6 +136,9 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     await register(victim);
     const victimToken = await login(victim);
     expect((await userTokens(victim)).length).to.be.at.least(1);
+    const secretRef = (await berth.client.list<User>(BerthTypes.User)).items.find((x) => x.spec.username === victim)?.spec.passwordSecretRef;
+    expect(secretRef).to.be.a("string");
+    expect(await berth.client.getOrUndefined(Types.Secret, "berth-system", secretRef!)).to.not.equal(undefined);
     // views.py UserManagementViewSet.destroy: another user's name needs is_superuser, else PermissionDenied.
     expect((await call("DELETE", "/v1/auth/cancel/", { as: alice, json: { username: victim } })).status).to.equal(403);
     // An owner of apps cannot be removed: 409 {"detail": "<user> still has applications assigned. ..."}.
@@ -152,7 +155,7 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     expect((await call("POST", "/v1/auth/login/", { json: { username: victim, password: "opensesame" } })).status).to.equal(400);
     // Its credentials went with it: no Token and no password Secret left to revive.
     expect(await userTokens(victim)).to.deep.equal([]);
-    expect(await berth.client.getOrUndefined(Types.Secret, "berth-system", `${userObjectName(`${victim}@example.com`)}-password`)).to.equal(undefined);
+    expect(await berth.client.getOrUndefined(Types.Secret, "berth-system", secretRef!)).to.equal(undefined);
     await register(victim);
     expect((await call("GET", "/v1/apps/", { token: victimToken })).status).to.equal(401);
     // Cancelling oneself still works (no username in the body).
@@ -262,6 +265,20 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     expect(obj(r).memory).to.deep.equal({ web: "1024M" });
     const bad = await call("POST", `/v1/apps/wapp-${id}/config/`, { as: alice, json: { memory: { web: "5TB" } } });
     expect([bad.status, bad.body]).to.deep.equal([400, { memory: ["Limit format: <number><unit>, where unit = B, K, M or G"] }]);
+  });
+
+  it("keeps every acknowledged concurrent config:set and domains:add (issue 15 defect 4)", async () => {
+    const keys = [...Array(10).keys()].map((i) => `K${i}`);
+    const sets = await Promise.all(keys.map((k) => call("POST", `/v1/apps/wapp-${id}/config/`, { as: alice, json: { values: { [k]: k.toLowerCase() } } })));
+    expect(sets.map((r) => r.status)).to.deep.equal(keys.map(() => 201));
+    expect(obj(await call("GET", `/v1/apps/wapp-${id}/config/`, { as: alice })).values).to.include(Object.fromEntries(keys.map((k) => [k, k.toLowerCase()])));
+    const domains = keys.map((k) => `${k.toLowerCase()}-${id}.example.com`);
+    const adds = await Promise.all(domains.map((domain) => call("POST", `/v1/apps/wapp-${id}/domains/`, { as: alice, json: { domain } })));
+    expect(adds.map((r) => r.status)).to.deep.equal(domains.map(() => 201));
+    const listed = (obj(await call("GET", `/v1/apps/wapp-${id}/domains/`, { as: alice })).results as { domain: string }[]).map((d) => d.domain);
+    expect(listed).to.include.members(domains);
+    await Promise.all(domains.map((d) => call("DELETE", `/v1/apps/wapp-${id}/domains/${d}`, { as: alice })));
+    expect(obj(await call("GET", `/v1/apps/wapp-${id}/domains/`, { as: alice })).count).to.equal(0);
   });
 
   it("answers ps:scale once the new containers are up (defect 12)", async () => {
