@@ -173,6 +173,15 @@ export class IdentityStore {
   /** Sets a new password and ends the user's other sessions (all of them but keep). */
   async setPassword(user: User, password: string, keep?: string): Promise<void> {
     if (password.length < 6 || password.length > 50) throw badRequest("Password length should be least 6 characters and at most 50 characters.");
+    return this.storePassword(user, password, keep);
+  }
+
+  /** setPassword without its length rules (Deis accepts any non-empty password). */
+  async writePassword(user: User, password: string, keep?: string): Promise<void> {
+    return this.storePassword(user, password, keep);
+  }
+
+  private async storePassword(user: User, password: string, keep?: string): Promise<void> {
     const name = user.spec.passwordSecretRef ?? `${user.metadata.name}-password-${randomBytes(4).toString("hex")}`;
     await this.client
       .apply(Types.Secret, { metadata: { name, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(user, BerthTypes.User)] }, type: "Opaque", stringData: { passwordHash: await hashPassword(password) } }, "berth-api")
@@ -349,19 +358,6 @@ export class IdentityStore {
     const doomed = this.tokensOf("User", user.metadata.name ?? "").filter((t) => (!opts.kinds || opts.kinds.includes(t.spec.kind ?? "Session")) && t.spec.tokenHash !== opts.keep);
     for (const t of doomed) await this.deleteToken(t);
     return doomed.length;
-  }
-
-  /** setPassword without its length rules (Deis accepts any non-empty password). */
-  async writePassword(user: User, password: string, keep?: string): Promise<void> {
-    if (password.length >= 6 && password.length <= 50) return this.setPassword(user, password, keep);
-    const name = user.spec.passwordSecretRef ?? `${user.metadata.name}-password-${randomBytes(4).toString("hex")}`;
-    await this.client
-      .apply(Types.Secret, { metadata: { name, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(user, BerthTypes.User)] }, type: "Opaque", stringData: { passwordHash: await hashPassword(password) } }, "berth-api")
-      .catch((e: unknown) => {
-        throw fromKubernetes(e, "password");
-      });
-    if (!user.spec.passwordSecretRef) await this.write(BerthTypes.User, "user", () => this.client.mergePatch<User>(BerthTypes.User, undefined, user.metadata.name ?? "", { spec: { passwordSecretRef: name } }));
-    await this.revokeUserTokens(user, { kinds: ["Session"], keep });
   }
 
   /**

@@ -77,7 +77,7 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     await berth.client.create<Pool>(BerthTypes.Pool, { metadata: { name: `deisw-${id}` }, spec: { default: true, public: true } });
     await register(admin);
     await berth.client.mergePatch<User>(BerthTypes.User, undefined, userObjectName(`${admin}@example.com`), { spec: { admin: true } });
-    await eventually("admin in cache", async () => (await call("GET", "/v1/users/", { token: await login(admin) })).status === 200);
+    await eventually("admin in cache", async () => (await call("GET", "/v1/admin/perms/", { token: await login(admin) })).status === 200);
     for (const u of [alice, bob, carol]) {
       await register(u);
       await login(u);
@@ -118,92 +118,6 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     const bad = await call("POST", "/v1/auth/register/", { json: { username: "no spaces", password: "x" } });
     expect(bad.status).to.equal(400);
     expect(obj(bad)).to.have.property("username");
-  });
-
-  it("lets only administrators list users, with Django's integer ids (defect 5, GET /v1/users/)", async () => {
-    const denied = await call("GET", "/v1/users/", { as: alice });
-    expect([denied.status, denied.body]).to.deep.equal([403, { detail: "You do not have permission to perform this action." }]);
-    const list = await call("GET", "/v1/users/?page_size=1000", { as: admin });
-    expect(list.status).to.equal(200);
-    const results = obj(list).results as Obj[];
-    const me = results.find((r) => r.username === alice);
-    expect(me).to.include({ email: `${alice}@example.com`, is_superuser: false, is_active: true });
-    expect(me?.id).to.be.a("number");
-  });
-
-  it("cancels the named account only for administrators, never the caller's, and refuses owners of apps (defect 1)", async () => {
-    const victim = `wvic-${id}`;
-    await register(victim);
-    const victimToken = await login(victim);
-    expect((await userTokens(victim)).length).to.be.at.least(1);
-    const secretRef = (await berth.client.list<User>(BerthTypes.User)).items.find((x) => x.spec.username === victim)?.spec.passwordSecretRef;
-    expect(secretRef).to.be.a("string");
-    expect(await berth.client.getOrUndefined(Types.Secret, "berth-system", secretRef!)).to.not.equal(undefined);
-    // views.py UserManagementViewSet.destroy: another user's name needs is_superuser, else PermissionDenied.
-    expect((await call("DELETE", "/v1/auth/cancel/", { as: alice, json: { username: victim } })).status).to.equal(403);
-    // An owner of apps cannot be removed: 409 {"detail": "<user> still has applications assigned. ..."}.
-    const app = await call("POST", "/v1/apps/", { token: victimToken, json: { id: `wvic-app-${id}` } });
-    expect(app.status).to.equal(201);
-    const owns = await call("DELETE", "/v1/auth/cancel/", { as: admin, json: { username: victim } });
-    expect([owns.status, owns.body]).to.deep.equal([409, { detail: `${victim} still has applications assigned. Delete or transfer ownership` }]);
-    expect((await call("DELETE", `/v1/apps/wvic-app-${id}/`, { token: victimToken })).status).to.equal(204);
-    const gone = await call("DELETE", "/v1/auth/cancel/", { as: admin, json: { username: victim } });
-    expect(gone.status).to.equal(204);
-    // The victim is gone, the administrator is not.
-    expect((await call("GET", "/v1/apps/", { token: victimToken })).status).to.equal(401);
-    expect((await call("GET", "/v1/apps/", { as: admin })).status).to.equal(200);
-    expect((await call("POST", "/v1/auth/login/", { json: { username: victim, password: "opensesame" } })).status).to.equal(400);
-    // Its credentials went with it: no Token and no password Secret left to revive.
-    expect(await userTokens(victim)).to.deep.equal([]);
-    expect(await berth.client.getOrUndefined(Types.Secret, "berth-system", secretRef!)).to.equal(undefined);
-    await register(victim);
-    expect((await call("GET", "/v1/apps/", { token: victimToken })).status).to.equal(401);
-    // Cancelling oneself still works (no username in the body).
-    const self = await login(victim);
-    expect((await call("DELETE", "/v1/auth/cancel/", { token: self })).status).to.equal(204);
-    expect((await call("GET", "/v1/apps/", { as: admin })).status).to.equal(200);
-  });
-
-  it("regenerates the named user's token, or every user's, for administrators only (defect 2)", async () => {
-    // permissions.py CanRegenerateToken: "username" or "all" in the body needs is_superuser.
-    const denied = await call("POST", "/v1/auth/tokens/", { as: alice, json: { username: bob } });
-    expect(denied.status).to.equal(403);
-    expect((await call("GET", "/v1/apps/", { as: bob })).status).to.equal(200);
-    const adminBefore = tokens[admin]!;
-    const regen = await call("POST", "/v1/auth/tokens/", { as: admin, json: { username: bob } });
-    expect(regen.status).to.equal(200);
-    const fresh = obj(regen).token as string;
-    expect(fresh).to.be.a("string").and.not.equal(tokens[bob]);
-    expect((await call("GET", "/v1/apps/", { as: bob })).status).to.equal(401);
-    expect((await call("GET", "/v1/apps/", { token: fresh })).status).to.equal(200);
-    expect((await call("GET", "/v1/apps/", { token: adminBefore })).status).to.equal(200);
-    tokens[bob] = fresh;
-    // Own token, no body.
-    const own = await call("POST", "/v1/auth/tokens/", { as: carol });
-    expect(own.status).to.equal(200);
-    expect((await call("GET", "/v1/apps/", { as: carol })).status).to.equal(401);
-    tokens[carol] = obj(own).token as string;
-    expect((await call("GET", "/v1/apps/", { as: carol })).status).to.equal(200);
-  });
-
-  it("resets another user's password for administrators without the current one (defect 3)", async () => {
-    const reset = await call("POST", "/v1/auth/passwd/", { as: admin, json: { username: carol, new_password: "s3cr3t" } });
-    expect([reset.status, reset.body]).to.deep.equal([200, { status: "password set" }]);
-    expect((await call("POST", "/v1/auth/login/", { json: { username: carol, password: "opensesame" } })).status).to.equal(400);
-    await login(carol, "s3cr3t");
-    expect((await call("POST", "/v1/auth/passwd/", { as: alice, json: { username: carol, new_password: "x" } })).status).to.equal(403);
-    const wrong = await call("POST", "/v1/auth/passwd/", { as: carol, json: { password: "nope", new_password: "x" } });
-    expect([wrong.status, wrong.body]).to.deep.equal([400, { detail: "Current password does not match" }]);
-    expect((await call("POST", "/v1/auth/passwd/", { as: carol, json: { password: "s3cr3t", new_password: "opensesame" } })).status).to.equal(200);
-    expect((await call("GET", "/v1/apps/", { as: carol })).status).to.equal(200);
-  });
-
-  it("grants and revokes administrators, DELETE /v1/admin/perms/{user} (defect 5)", async () => {
-    expect((await call("POST", "/v1/admin/perms/", { as: alice, json: { username: bob } })).status).to.equal(403);
-    expect((await call("POST", "/v1/admin/perms/", { as: admin, json: { username: bob } })).status).to.equal(201);
-    await eventually("bob is admin", async () => (await call("GET", "/v1/users/", { as: bob })).status === 200);
-    expect((await call("DELETE", `/v1/admin/perms/${bob}`, { as: admin })).status).to.equal(204);
-    await eventually("bob is no admin", async () => (await call("GET", "/v1/users/", { as: bob })).status === 403);
   });
 
   it("creates apps at once, with DRF's unique error for a taken id (defect 8; issue 15 defect 12)", async () => {
@@ -343,8 +257,12 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
   });
 
   it("refuses a repeated key or domain with Deis' messages (defect 8)", async () => {
-    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk3c2x1ZGdlIGZvciB0ZXN0cyBvbmx5IG5vdCBhIHJlYWwga2V5 w@x";
-    const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJvdGggc2lkZXMgb2YgYSB0ZXN0IGtleSBub3QgcmVhbCAx w@y";
+    // Fresh ed25519 public keys (public keys are unique across all users, and the cluster is kept between runs).
+    const ed25519 = (comment: string) => {
+      const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+      return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(randomBytes(32))]).toString("base64")} ${comment}`;
+    };
+    const [key, other] = [ed25519("w@x"), ed25519("w@y")];
     expect((await call("POST", "/v1/keys/", { as: bob, json: { id: `k-${id}`, public: key } })).status).to.equal(201);
     const samePub = await call("POST", "/v1/keys/", { as: carol, json: { id: `k2-${id}`, public: key } });
     expect([samePub.status, samePub.body]).to.deep.equal([400, { public: ["This field must be unique."] }]);
@@ -355,6 +273,92 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     const taken = await call("POST", `/v1/apps/wapp-${id}/domains/`, { as: bob, json: { domain: `w-${id}.example.com` } });
     expect([taken.status, taken.body]).to.deep.equal([400, { domain: [`The domain w-${id}.example.com is already in use by another app`] }]);
     expect((await call("DELETE", `/v1/apps/wapp-${id}/`, { as: bob })).status).to.equal(204);
+  });
+
+  it("lets only administrators list users, with Django's integer ids (defect 5, GET /v1/users/)", async () => {
+    const denied = await call("GET", "/v1/users/", { as: alice });
+    expect([denied.status, denied.body]).to.deep.equal([403, { detail: "You do not have permission to perform this action." }]);
+    const list = await call("GET", "/v1/users/?page_size=1000", { as: admin });
+    expect(list.status).to.equal(200);
+    const results = obj(list).results as Obj[];
+    const me = results.find((r) => r.username === alice);
+    expect(me).to.include({ email: `${alice}@example.com`, is_superuser: false, is_active: true });
+    expect(me?.id).to.be.a("number");
+  });
+
+  it("grants and revokes administrators, DELETE /v1/admin/perms/{user} (defect 5)", async () => {
+    expect((await call("POST", "/v1/admin/perms/", { as: alice, json: { username: bob } })).status).to.equal(403);
+    expect((await call("POST", "/v1/admin/perms/", { as: admin, json: { username: bob } })).status).to.equal(201);
+    await eventually("bob is admin", async () => (await call("GET", "/v1/users/", { as: bob })).status === 200);
+    expect((await call("DELETE", `/v1/admin/perms/${bob}`, { as: admin })).status).to.equal(204);
+    await eventually("bob is no admin", async () => (await call("GET", "/v1/users/", { as: bob })).status === 403);
+  });
+
+  it("resets another user's password for administrators without the current one (defect 3)", async () => {
+    const reset = await call("POST", "/v1/auth/passwd/", { as: admin, json: { username: carol, new_password: "s3cr3t" } });
+    expect([reset.status, reset.body]).to.deep.equal([200, { status: "password set" }]);
+    expect((await call("POST", "/v1/auth/login/", { json: { username: carol, password: "opensesame" } })).status).to.equal(400);
+    await login(carol, "s3cr3t");
+    expect((await call("POST", "/v1/auth/passwd/", { as: alice, json: { username: carol, new_password: "x" } })).status).to.equal(403);
+    const wrong = await call("POST", "/v1/auth/passwd/", { as: carol, json: { password: "nope", new_password: "x" } });
+    expect([wrong.status, wrong.body]).to.deep.equal([400, { detail: "Current password does not match" }]);
+    expect((await call("POST", "/v1/auth/passwd/", { as: carol, json: { password: "s3cr3t", new_password: "opensesame" } })).status).to.equal(200);
+    expect((await call("GET", "/v1/apps/", { as: carol })).status).to.equal(200);
+  });
+
+  it("regenerates the named user's token, or every user's, for administrators only (defect 2)", async () => {
+    // permissions.py CanRegenerateToken: "username" or "all" in the body needs is_superuser.
+    const denied = await call("POST", "/v1/auth/tokens/", { as: alice, json: { username: bob } });
+    expect(denied.status).to.equal(403);
+    expect((await call("GET", "/v1/apps/", { as: bob })).status).to.equal(200);
+    const adminBefore = tokens[admin]!;
+    const regen = await call("POST", "/v1/auth/tokens/", { as: admin, json: { username: bob } });
+    expect(regen.status).to.equal(200);
+    const fresh = obj(regen).token as string;
+    expect(fresh).to.be.a("string").and.not.equal(tokens[bob]);
+    expect((await call("GET", "/v1/apps/", { as: bob })).status).to.equal(401);
+    expect((await call("GET", "/v1/apps/", { token: fresh })).status).to.equal(200);
+    expect((await call("GET", "/v1/apps/", { token: adminBefore })).status).to.equal(200);
+    tokens[bob] = fresh;
+    // Own token, no body.
+    const own = await call("POST", "/v1/auth/tokens/", { as: carol });
+    expect(own.status).to.equal(200);
+    expect((await call("GET", "/v1/apps/", { as: carol })).status).to.equal(401);
+    tokens[carol] = obj(own).token as string;
+    expect((await call("GET", "/v1/apps/", { as: carol })).status).to.equal(200);
+  });
+
+  it("cancels the named account only for administrators, never the caller's, and refuses owners of apps (defect 1)", async () => {
+    const victim = `wvic-${id}`;
+    await register(victim);
+    const victimToken = await login(victim);
+    expect((await userTokens(victim)).length).to.be.at.least(1);
+    const secretRef = (await berth.client.list<User>(BerthTypes.User)).items.find((x) => x.spec.username === victim)?.spec.passwordSecretRef;
+    expect(secretRef).to.be.a("string");
+    expect(await berth.client.getOrUndefined(Types.Secret, "berth-system", secretRef!)).to.not.equal(undefined);
+    // views.py UserManagementViewSet.destroy: another user's name needs is_superuser, else PermissionDenied.
+    expect((await call("DELETE", "/v1/auth/cancel/", { as: alice, json: { username: victim } })).status).to.equal(403);
+    // An owner of apps cannot be removed: 409 {"detail": "<user> still has applications assigned. ..."}.
+    const app = await call("POST", "/v1/apps/", { token: victimToken, json: { id: `wvic-app-${id}` } });
+    expect(app.status).to.equal(201);
+    const owns = await call("DELETE", "/v1/auth/cancel/", { as: admin, json: { username: victim } });
+    expect([owns.status, owns.body]).to.deep.equal([409, { detail: `${victim} still has applications assigned. Delete or transfer ownership` }]);
+    expect((await call("DELETE", `/v1/apps/wvic-app-${id}/`, { token: victimToken })).status).to.equal(204);
+    const gone = await call("DELETE", "/v1/auth/cancel/", { as: admin, json: { username: victim } });
+    expect(gone.status).to.equal(204);
+    // The victim is gone, the administrator is not.
+    expect((await call("GET", "/v1/apps/", { token: victimToken })).status).to.equal(401);
+    expect((await call("GET", "/v1/apps/", { as: admin })).status).to.equal(200);
+    expect((await call("POST", "/v1/auth/login/", { json: { username: victim, password: "opensesame" } })).status).to.equal(400);
+    // Its credentials went with it: no Token and no password Secret left to revive.
+    expect(await userTokens(victim)).to.deep.equal([]);
+    expect(await berth.client.getOrUndefined(Types.Secret, "berth-system", secretRef!)).to.equal(undefined);
+    await register(victim);
+    expect((await call("GET", "/v1/apps/", { token: victimToken })).status).to.equal(401);
+    // Cancelling oneself still works (no username in the body).
+    const self = await login(victim);
+    expect((await call("DELETE", "/v1/auth/cancel/", { token: self })).status).to.equal(204);
+    expect((await call("GET", "/v1/apps/", { as: admin })).status).to.equal(200);
   });
 
   it("regenerates every user's token with all, administrators only (defect 2)", async () => {
