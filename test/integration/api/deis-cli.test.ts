@@ -86,7 +86,7 @@ describe("Deis 1.13.4 CLI against Berth", function () {
   });
 
   it("administers users: list, regenerate a token, reset a password, cancel an account", async () => {
-    expect(await deis(admin, "users:list")).to.contain(alice);
+    expect(await deis(admin, "users:list", "--limit=1000")).to.contain(alice);
     await deis(admin, "auth:regenerate", "-u", bob);
     await deis(admin, "auth:passwd", `--username=${bob}`, "--new-password=newpw");
     expect(await deis(bob, "login", berth.apiURL, `--username=${bob}`, "--password=newpw")).to.contain(`Logged in as ${bob}`);
