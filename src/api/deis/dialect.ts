@@ -8,6 +8,7 @@ import type { ApiDeps } from "../deps.ts";
 import type { Dialect } from "../server.ts";
 import { appRoutes } from "./app-routes.ts";
 import { authRoutes } from "./auth-routes.ts";
+import { certRoutes } from "./cert-routes.ts";
 import { configRoutes } from "./config-routes.ts";
 import { containerRoutes } from "./container-routes.ts";
 import { domainRoutes } from "./domain-routes.ts";
@@ -45,5 +46,6 @@ export const deisDialect: Dialect<ApiDeps> = {
     domainRoutes(s, h);
     keyRoutes(s, h);
     permRoutes(s, h);
+    certRoutes(s, h);
   },
 };

@@ -1,7 +1,7 @@
 // The real Deis 1.13.4 CLI against Berth, the way a new user would drive it. Runs when
 // BERTH_DEIS_CLI names the binary (hack/build-deis-cli.sh builds it from the Go module proxy);
 // every command must succeed and never print the client's API-version warning.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -81,6 +81,12 @@ describe("Deis 1.13.4 CLI against Berth", function () {
     await deis(alice, "perms:create", carol, "-a", app);
     await deis(bob, "perms:delete", bob, "-a", app);
     expect(await deis(alice, "perms:list", "-a", app)).to.not.contain(bob);
+    const host = `tls-${id}.example.com`;
+    await deis(alice, "domains:add", host, "-a", app);
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${host}`, "-addext", `subjectAltName=DNS:${host}`, "-keyout", join(homes[alice]!, "k.pem"), "-out", join(homes[alice]!, "c.pem")], { stdio: "ignore" });
+    await deis(alice, "certs:add", "c.pem", "k.pem");
+    expect(await deis(alice, "certs:list")).to.contain(host);
+    await deis(alice, "certs:remove", host);
     await deis(alice, "apps:transfer", carol, "-a", app);
     expect(await deis(carol, "info", "-a", app)).to.contain(carol);
   });

@@ -10,7 +10,11 @@
 //   client/controller/client/http.go  checkAPICompatibility, errors end with res.Status
 //   client/controller/models/apps/apps.go  Run decodes [rc, output]; Logs reads raw text
 //   version/version.go            APIVersion = "1.7"
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "chai";
 import { userObjectName } from "../../../src/api/identity/store.ts";
 import type { Pool, Token, User } from "../../../src/model/kinds.ts";
@@ -254,6 +258,28 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     expect(moved.status).to.equal(200);
     expect(obj(await call("GET", `/v1/apps/wapp-${id}/`, { as: bob }))).to.include({ owner: bob });
     expect((await call("GET", `/v1/apps/wapp-${id}/`, { as: alice })).status).to.equal(404);
+  });
+
+  it("adds, lists and removes certificates by common name (certs:add/list/remove)", async () => {
+    const host = `tls-${id}.example.com`;
+    const dir = mkdtempSync(join(tmpdir(), "deis-cert-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${host}`, "-addext", `subjectAltName=DNS:${host}`, "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem")], { stdio: "ignore" });
+    const [certificate, key] = [readFileSync(join(dir, "c.pem"), "utf8"), readFileSync(join(dir, "k.pem"), "utf8")];
+    expect((await call("POST", "/v1/certs/", { as: bob, json: { certificate, key } })).status).to.equal(400); // no app has the domain yet
+    expect((await call("POST", `/v1/apps/wapp-${id}/domains/`, { as: bob, json: { domain: host } })).status).to.equal(201);
+    expect(obj(await call("POST", "/v1/certs/", { as: bob, json: { certificate: "nope", key } }))).to.have.property("certificate");
+    const added = await call("POST", "/v1/certs/", { as: bob, json: { certificate, key } });
+    expect(added.status, added.raw).to.equal(201);
+    expect(obj(added)).to.include({ common_name: host });
+    expect(obj(added).expires).to.match(/UTC$/);
+    const dup = await call("POST", "/v1/certs/", { as: bob, json: { certificate, key } });
+    expect([dup.status, dup.body]).to.deep.equal([400, { common_name: ["This field must be unique."] }]);
+    const list = await call("GET", "/v1/certs/", { as: bob });
+    expect((obj(list).results as Obj[]).map((c) => c.common_name)).to.include(host);
+    expect((obj(await call("GET", "/v1/certs/", { as: alice })).results as Obj[]).map((c) => c.common_name)).to.not.include(host); // alice no longer sees the app
+    expect((await call("DELETE", `/v1/certs/${host}`, { as: bob })).status).to.equal(204);
+    expect((await call("DELETE", `/v1/certs/${host}`, { as: bob })).status).to.equal(404);
+    expect((await call("DELETE", `/v1/apps/wapp-${id}/domains/${host}`, { as: bob })).status).to.equal(204);
   });
 
   it("refuses a repeated key or domain with Deis' messages (defect 8)", async () => {
