@@ -4,6 +4,7 @@
 import type { FastifyInstance } from "fastify";
 import { Types } from "../../kube/resource.ts";
 import type { App } from "../../model/kinds.ts";
+import { Labels } from "../../model/kinds.ts";
 import { workloadName } from "../../reconcilers/desired/workloads.ts";
 import { badRequest, fromKubernetes, notFound } from "../errors.ts";
 import type { DeisHttp, P } from "./http.ts";
@@ -16,9 +17,15 @@ export const CONTAINERS_WAIT_MS = 30_000;
 export function containerRoutes(s: FastifyInstance, h: DeisHttp): void {
   const { apps, client } = h.deps;
   const views = (app: App) => containerViews(app, apps.pods(app));
-  /** Containers of the given types that are up and not among `old`, once each type has its replica count of them. */
+  /**
+   * Containers of the given types that are up and not among `old`, once each type has its
+   * replica count of them; or true at once when one of them cannot be scheduled (waiting would
+   * not help: the answer comes now and ps:list shows the state).
+   */
   const settled = (app: App, types: string[], old: Set<string> = new Set()) => {
     const fresh = apps.app(app.metadata.name ?? "") ?? app;
+    const pods = apps.pods(fresh).filter((x) => types.includes(x.metadata.labels?.[Labels.process] ?? ""));
+    if (pods.some((x) => x.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False"))) return true;
     const all = views(fresh);
     return types.every((t) => {
       const want = (fresh.spec.state ?? "Running") === "Running" ? (fresh.spec.processes.find((x) => x.name === t)?.replicas ?? 1) : 0;
