@@ -13,7 +13,6 @@ import { caller, form, required, str, versionAtLeast } from "./http.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 type Secret = KubeObject & { data?: Record<string, string> };
-export { appTlsSecretName as tlsSecretName } from "../apps/tls.ts";
 /** The router tsuru shows for an app's domains: Berth routes with one Ingress per app. */
 const ROUTER = "ingress";
 
