@@ -65,6 +65,10 @@ export function authRoutes(s: FastifyInstance, h: DeisHttp): void {
     const given = text(b, "email")?.trim();
     if (given && !EMAIL.test(given)) throw badRequest("email", { email: ["Enter a valid email address."] });
     if (identity.userByName(name)) throw unique("username");
+    // A personal team someone already belongs to (made through another dialect) would hand the
+    // new account's apps to them: the name is taken.
+    const team = personalTeam(name);
+    if (identity.users().some((u) => (u.spec.roles ?? []).some((r) => r.contextType === "team" && r.contextValue === team))) throw unique("username");
     // Deis does not require an e-mail, nor a unique one; Berth's users are keyed by e-mail, so
     // an account whose e-mail is taken (or that has none) is keyed by its username instead.
     const email = given || `${personalTeam(name).slice("user-".length)}@users.berth.local`;
@@ -79,8 +83,8 @@ export function authRoutes(s: FastifyInstance, h: DeisHttp): void {
       if (e instanceof ApiError && e.status === 409) throw unique("username");
       throw e;
     }
-    await identity.ensureTeam(personalTeam(name));
-    await identity.addToTeam(user, personalTeam(name));
+    await identity.ensureTeam(team);
+    await identity.addToTeam(user, team);
     return reply.code(201).send({ ...userView(user), username: name, email, first_name: text(b, "first_name") ?? "", last_name: text(b, "last_name") ?? "" });
   });
 

@@ -119,6 +119,15 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     await login(`w_v_${id}`);
     const dup = await call("POST", "/v1/auth/register/", { json: { username: u, password: "x", email: `other-${id}@example.com` } });
     expect([dup.status, dup.body]).to.deep.equal([400, { username: ["This field must be unique."] }]);
+    // A team named like a Deis user's personal team, made through tsuru by someone else, does not
+    // make its members the owners of that Deis user's apps: the name is refused.
+    const squat = `wsquat-${id}`;
+    const team = await fetch(`${berth.apiURL}/1.0/teams`, { method: "POST", headers: { Authorization: `bearer ${tokens[alice]}` }, body: new URLSearchParams({ name: `user-${squat}` }) });
+    expect(team.status).to.be.oneOf([201, 400, 403]);
+    if (team.status === 201) {
+      const taken = await call("POST", "/v1/auth/register/", { json: { username: squat, password: "x" } });
+      expect([taken.status, taken.body]).to.deep.equal([400, { username: ["This field must be unique."] }]);
+    }
     const bad = await call("POST", "/v1/auth/register/", { json: { username: "no spaces", password: "x" } });
     expect(bad.status).to.equal(400);
     expect(obj(bad)).to.have.property("username");
