@@ -361,16 +361,12 @@ export class IdentityStore {
   }
 
   /**
-   * Deletes a user and, at once rather than by garbage collection, every credential that could
-   * act as them: their tokens and their password Secret.
+   * Deletes a user and, at once rather than by garbage collection, their tokens. The password
+   * Secret is owned by the User: the garbage collector removes it, and it is no credential for
+   * anyone meanwhile (checkPassword wants its owner's uid).
    */
   async deleteUser(user: User): Promise<void> {
     await this.revokeUserTokens(user);
-    if (user.spec.passwordSecretRef) {
-      await this.client.delete(Types.Secret, this.namespace, user.spec.passwordSecretRef).catch((e: unknown) => {
-        if (!isNotFound(e)) throw fromKubernetes(e, "password");
-      });
-    }
     await this.client.delete(BerthTypes.User, undefined, user.metadata.name ?? "", { uid: user.metadata.uid }).catch((e: unknown) => {
       if (!isNotFound(e)) throw fromKubernetes(e, "user");
     });

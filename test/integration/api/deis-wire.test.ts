@@ -387,7 +387,7 @@ describe("Deis v1 wire: what the Deis 1.13 client decodes and the controller ans
     expect((await call("POST", "/v1/auth/login/", { json: { username: victim, password: "opensesame" } })).status).to.equal(400);
     // Its credentials went with it: no Token and no password Secret left to revive.
     expect(await userTokens(victim)).to.deep.equal([]);
-    expect(await berth.client.getOrUndefined(Types.Secret, "berth-system", secretRef!)).to.equal(undefined);
+    await eventually("the password Secret collected with its User", async () => (await berth.client.getOrUndefined(Types.Secret, "berth-system", secretRef!)) === undefined);
     await register(victim);
     expect((await call("GET", "/v1/apps/", { token: victimToken })).status).to.equal(401);
     // Cancelling oneself still works (no username in the body).
