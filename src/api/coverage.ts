@@ -2,6 +2,7 @@
 // or does not serve yet. Source of docs/api/tsuru.md and of the coverage test.
 import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
+import { deisClientEndpoints } from "./deis/client-endpoints.ts";
 import type { CliCall, CliCommand } from "./tsuru/cli.ts";
 import { tsuruCli } from "./tsuru/cli.ts";
 import { fastifyPath, rewriteTsuruVersion } from "./tsuru/dialect.ts";
@@ -59,7 +60,9 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
   const summary = (rows: Coverage[]) =>
     `${rows.filter((r) => r.status === "served").length} served, ${rows.filter((r) => r.status === "machinery").length} machinery, ${rows.filter((r) => r.status === "not yet").length} not yet`;
   const tsuru = coverage(server, documentedEndpoints(tsv, "tsuru"));
-  const deis = coverage(server, documentedEndpoints(tsv, "deis"), "", []);
+  const documentedDeis = documentedEndpoints(tsv, "deis");
+  const known = new Set(documentedDeis.map((e) => `${e.method} ${e.path.replace(/\/$/, "")}`));
+  const deis = coverage(server, [...documentedDeis, ...deisClientEndpoints.filter((e) => !known.has(`${e.method} ${e.path.replace(/\/$/, "")}`))], "", []);
   const cloud = coverage(server, documentedEndpoints(tsv, "cloud"), "", []);
   return {
     tsuru: {
@@ -76,6 +79,7 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       markdown: coverageMarkdown(deis, "Deis v1 API in Berth", [
         "JSON bodies, `Authorization: token <t>`, paged lists `{count,next,previous,results}` (`page`, `page_size`), errors as Django REST Framework renders them. Paths work with and without the trailing slash. `POST` and `DELETE /v1/apps/{app}/perms/{username}` both revoke (the document says POST, the CLI sends DELETE).",
         "Per-user app permissions map onto Berth's teams: each Deis user has a personal team `user-<name>`, and sharing an app grants that team.",
+        "Rows marked (client) are what the Deis 1.13 CLI calls beyond the endpoint document. Every response carries `DEIS_API_VERSION: 1.7` (the version the 1.13 client expects) and Django's upper-case reason phrase (`404 NOT FOUND`).",
       ]),
     },
     cloud: {
