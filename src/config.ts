@@ -36,7 +36,7 @@ export function parseDuration(value: string, name: string): number {
   return Number(m[1]) * (UNIT_MS[m[2] ?? "s"] ?? 1000);
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535): number {
+export function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
@@ -44,7 +44,7 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, ma
   return n;
 }
 
-function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+export function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name]?.toLowerCase();
   if (raw === undefined || raw === "") return fallback;
   if (["1", "true", "yes"].includes(raw)) return true;

@@ -3,7 +3,9 @@ import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
 import type { App, Release, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
-import { AppReconciler } from "../reconcilers/app.ts";
+import { AppReconciler, PENDING_PODS } from "../reconcilers/app.ts";
+import type { PodLike } from "../reconcilers/desired/pod-problems.ts";
+import { imageProblem } from "../reconcilers/desired/pod-problems.ts";
 import type { Manager } from "../runtime/manager.ts";
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
@@ -43,6 +45,12 @@ export function setupAppController(mgr: Manager, concurrency: number): void {
       return app ? [{ namespace: s.metadata.namespace, name: app }] : [];
     }, { labelSelector: Labels.app })
     .watches(Types.Secret, (s) => bound({ metadata: { namespace: s.metadata.namespace, name: s.metadata.labels?.[Labels.instance] ?? "" } }), { labelSelector: Labels.instance })
+    // Pods that cannot pull their image: their App's status says why. Only those enqueue (KWOK's
+    // pods, thousands in benchmarks, go from Pending to Running without ever waiting on a pull).
+    .watches<PodLike>(Types.Pod, (pod) => {
+      const app = pod.metadata.labels?.[Labels.app];
+      return app && imageProblem([pod]) ? [{ namespace: pod.metadata.namespace, name: app }] : [];
+    }, PENDING_PODS)
     .withOptions({ concurrency });
   for (const t of [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress]) b.owns(t, MANAGED);
   b.complete(new AppReconciler(mgr.client, f, mgr.events));

@@ -43,7 +43,7 @@ describe("helm chart", function () {
   it("renders 2 replicas with leader election, a non-root read-only pod, a PDB and least-privilege RBAC", async () => {
     const objs = kinds(await helm("template", "berth", chart, "-n", ns));
     const byKind = (k: string) => objs.filter((o) => o.kind === k);
-    const dep = byKind("Deployment")[0] as unknown as {
+    const dep = byKind("Deployment").find((d) => d.metadata.name === "berth") as unknown as {
       spec: {
         replicas: number;
         template: {
@@ -60,14 +60,43 @@ describe("helm chart", function () {
     expect(c?.securityContext.readOnlyRootFilesystem).to.equal(true);
     expect(c?.env.find((e) => e.name === "BERTH_LEADER_ELECT")?.value).to.equal("true");
     expect(byKind("PodDisruptionBudget")).to.have.length(1);
-    expect(byKind("ServiceAccount")).to.have.length(1);
-    expect(byKind("Service")).to.have.length(1);
-    const role = byKind("ClusterRole")[0] as unknown as { rules: { resources: string[]; verbs: string[] }[] };
+    // The controllers' and the router's: each its own account and Service.
+    expect(byKind("ServiceAccount").map((o) => o.metadata.name)).to.have.members(["berth", "berth-router"]);
+    expect(byKind("Service").map((o) => o.metadata.name)).to.have.members(["berth", "berth-router"]);
+    const role = byKind("ClusterRole").find((r) => r.metadata.name === "berth") as unknown as { rules: { resources: string[]; verbs: string[] }[] };
     // Pods, nodes and logs are read-only; nothing grants "*" verbs.
     const podRule = role.rules.find((r) => r.resources.includes("pods"));
     expect(podRule?.verbs).to.deep.equal(["get", "list", "watch"]);
     expect(role.rules.every((r) => !r.verbs.includes("*"))).to.equal(true);
     expect(byKind("ServiceMonitor")).to.have.length(0);
+  });
+
+  it("renders the router as its own Deployment with read-only RBAC on Apps and EndpointSlices, and leaves it out when disabled", async () => {
+    const objs = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "router.replicas=3", "--set", "router.appsDomain=apps.example.org"));
+    const named = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
+    const dep = named("Deployment", "berth-router") as unknown as {
+      spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { spec: { serviceAccountName: string; containers: { args: string[]; env: { name: string; value?: string }[] }[] } } };
+    };
+    expect(dep.spec.replicas).to.equal(3);
+    const c = dep.spec.template.spec.containers[0];
+    expect(c?.args).to.deep.equal(["router"]);
+    expect(c?.env.find((e) => e.name === "BERTH_APPS_DOMAIN")?.value).to.equal("apps.example.org");
+    expect(dep.spec.template.spec.serviceAccountName).to.equal("berth-router");
+    // The controllers' Deployment must not select the router's pods.
+    const main = named("Deployment", "berth") as unknown as { spec: { selector: { matchLabels: Record<string, string> } } };
+    expect(main.spec.selector.matchLabels["app.kubernetes.io/name"]).to.not.equal(dep.spec.selector.matchLabels["app.kubernetes.io/name"]);
+    const role = named("ClusterRole", "berth-router") as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    expect(role.rules).to.deep.equal([
+      { apiGroups: ["berth.dev"], resources: ["apps"], verbs: ["list", "watch"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+    ]);
+    const without = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "router.enabled=false"));
+    expect(without.filter((o) => o.metadata.name === "berth-router")).to.deep.equal([]);
+    const bad = await helm("template", "berth", chart, "--set", "router.appsDomain=Not_A_Domain").then(
+      () => "accepted",
+      (e: Error) => e.message,
+    );
+    expect(bad).to.match(/appsDomain/);
   });
 
   it("renders the optional ServiceMonitor, Ingress and APIService when enabled", async () => {
@@ -104,11 +133,13 @@ describe("helm chart", function () {
 
   it("installs into the cluster and its pods become Ready on KWOK nodes", async () => {
     await helm("install", "berth", chart, "-n", ns, "--skip-crds", "--wait", "--timeout", "90s");
-    const ready = await eventually("2 ready replicas", async () => {
-      const out = await kubectl("get", "deployment", "berth", "-n", ns, "-o", "jsonpath={.status.readyReplicas}");
-      return out === "2" ? out : undefined;
-    });
-    expect(ready).to.equal("2");
+    for (const name of ["berth", "berth-router"]) {
+      const ready = await eventually(`2 ready replicas of ${name}`, async () => {
+        const out = await kubectl("get", "deployment", name, "-n", ns, "-o", "jsonpath={.status.readyReplicas}");
+        return out === "2" ? out : undefined;
+      });
+      expect(ready).to.equal("2");
+    }
     const status = await helm("status", "berth", "-n", ns, "-o", "json");
     expect((JSON.parse(status) as { info: { status: string } }).info.status).to.equal("deployed");
   });
