@@ -8,6 +8,8 @@ import type { ApiDeps } from "./deps.ts";
 import { frontProxyPrincipal, loadFrontProxyConfig } from "./identity/front-proxy.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "./tsuru/dialect.ts";
 import { deisDialect } from "./deis/dialect.ts";
+import { waiterDialect } from "./waiter/dialect.ts";
+import { WaiterTokenStore } from "./waiter/token-store.ts";
 import { IdentityStore } from "./identity/store.ts";
 import { AppStore } from "./apps/store.ts";
 import { BerthTypes } from "../model/kinds.ts";
@@ -41,6 +43,7 @@ export function apiDeps(manager: Manager, namespace: string, log: Logger, bootst
     log,
     identity,
     apps: new AppStore(manager.client, manager.informers),
+    waiterTokens: new WaiterTokenStore(manager.client, manager.informers, namespace),
     ready: () => ready && manager.informers.hasSynced,
   };
 }
@@ -58,7 +61,7 @@ async function retry(op: () => Promise<void>, log: Logger): Promise<void> {
 }
 
 export async function startApi(deps: ApiDeps, config: Pick<Config, "apiHost" | "apiPort">, log: Logger): Promise<RunningApi> {
-  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect, deisDialect], rewriteUrl: rewriteTsuruVersion, ready: deps.ready });
+  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect, deisDialect, waiterDialect], rewriteUrl: rewriteTsuruVersion, ready: deps.ready });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const address = app.server.address();
   return { port: typeof address === "object" && address ? address.port : config.apiPort, close: () => app.close() };
@@ -84,7 +87,7 @@ export async function startAggregatedApi(deps: ApiDeps, o: AggregationOptions, l
   const app = buildServer<ApiDeps>({
     log: log.child({ component: "aggregated-api" }),
     deps,
-    dialects: [tsuruDialect, deisDialect],
+    dialects: [tsuruDialect, deisDialect, waiterDialect],
     basePath,
     https: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: cfg.clientCA, requestCert: true, rejectUnauthorized: false },
     identify: (req) => frontProxyPrincipal(req, cfg, deps.identity.users()),

@@ -19,6 +19,7 @@ export const BerthTypes = {
   Token: kind("Token", "tokens", true),
   ServiceClass: kind("ServiceClass", "serviceclasses", false),
   ServiceInstance: kind("ServiceInstance", "serviceinstances", true),
+  WaiterToken: kind("WaiterToken", "waitertokens", true),
 } satisfies Record<string, ResourceType>;
 
 /** Labels Berth puts on what it creates. */
@@ -210,3 +211,17 @@ export type ServiceInstance = KubeObject & {
   spec: ServiceInstanceSpec;
   status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string };
 };
+
+/** A Waiter token (crds/berth.dev_waitertokens.yaml): service parameters and user metadata under Waiter's own key names. */
+export interface WaiterTokenSpec {
+  token: string;
+  owner: string;
+  deleted?: boolean;
+  lastUpdateTime?: string;
+  lastUpdateUser?: string;
+  root?: string;
+  cluster?: string;
+  description: Record<string, unknown>;
+  previous?: Record<string, unknown>;
+}
+export type WaiterToken = KubeObject & { spec: WaiterTokenSpec; status?: CommonStatus & { etag?: string } };

@@ -1,0 +1,36 @@
+// The Waiter dialect, at the root: /token, /tokens, /status. tsuru lives under /tsuru (and its
+// versioned /1.x prefixes), Deis under /v1, so Waiter's root-level paths collide with neither.
+// Errors are {"waiter-error": {...}} as twosigma/waiter:waiter/src/waiter/util/utils.clj
+// (exception->response, build-error-context) renders them for JSON clients.
+import type { FastifyInstance } from "fastify";
+import type { ApiDeps } from "../deps.ts";
+import type { Dialect } from "../server.ts";
+import { tokenRoutes } from "./token-routes.ts";
+import { WaiterTokenStore } from "./token-store.ts";
+
+export const waiterDialect: Dialect<ApiDeps> = {
+  name: "waiter",
+  prefixes: [""],
+  sendError(reply, err) {
+    const req = reply.request;
+    reply
+      .code(err.status)
+      .type("application/json")
+      .send({
+        "waiter-error": {
+          message: err.message,
+          status: err.status,
+          uri: (req.originalUrl ?? req.url).split("?")[0],
+          "request-method": req.method,
+          host: req.headers.host ?? "",
+          timestamp: new Date().toISOString(),
+        },
+      });
+  },
+  routes(scope: FastifyInstance, deps: ApiDeps) {
+    const store = deps.waiterTokens ?? new WaiterTokenStore(deps.client, deps.informers, deps.identity.namespace);
+    // waiter/src/waiter/core.clj: the status handler answers {"status": "ok"}.
+    scope.get("/status", async () => ({ status: "ok" }));
+    tokenRoutes(scope, deps, store);
+  },
+};
