@@ -1,10 +1,11 @@
-// The Waiter dialect, at the root: /token, /tokens, /status. tsuru lives under /tsuru (and its
+// The Waiter dialect, at the root: /token, /tokens, /apps, /apps/{service-id}, /status. tsuru lives under /tsuru (and its
 // versioned /1.x prefixes), Deis under /v1, so Waiter's root-level paths collide with neither.
 // Errors are {"waiter-error": {...}} as twosigma/waiter:waiter/src/waiter/util/utils.clj
 // (exception->response, build-error-context) renders them for JSON clients.
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import type { Dialect } from "../server.ts";
+import { serviceRoutes } from "./service-routes.ts";
 import { tokenRoutes } from "./token-routes.ts";
 import { WaiterTokenStore } from "./token-store.ts";
 
@@ -32,5 +33,6 @@ export const waiterDialect: Dialect<ApiDeps> = {
     // waiter/src/waiter/core.clj: the status handler answers {"status": "ok"}.
     scope.get("/status", async () => ({ status: "ok" }));
     tokenRoutes(scope, deps, store);
+    serviceRoutes(scope, deps);
   },
 };

@@ -9,6 +9,7 @@ import type { WaiterToken, WaiterTokenSpec } from "../../model/kinds.ts";
 import type { TokenData } from "./token-data.ts";
 import { SERVICE_PARAMETER_KEYS, TOKEN_NAME, USER_METADATA_KEYS, ifMatchHolds, pick, sameData, tokenData, tokenHash, unsupportedKeys, validateParameters, validateUserMetadata, withIsoTimes } from "./token-data.ts";
 import type { WaiterTokenStore } from "./token-store.ts";
+import { waiterCaller } from "./auth.ts";
 
 /** The cluster name Waiter reports as a token's root and cluster. */
 export const CLUSTER_NAME = process.env.BERTH_WAITER_CLUSTER ?? "berth";
@@ -39,10 +40,6 @@ function ifMatch(req: FastifyRequest): string | undefined {
   return v.replace(/^"(.*)"$/, "$1");
 }
 
-export function waiterCaller(deps: ApiDeps, req: FastifyRequest): Principal {
-  return req.principal ?? deps.identity.authenticate(req.headers.authorization);
-}
-
 /** authz/manage-token?: the owner, or an administrator. */
 const mayManage = (p: Principal, owner: string | undefined) => p.admin || (owner !== undefined && owner === p.name);
 /** authz/run-as?: oneself, or anyone for an administrator. */
@@ -61,7 +58,7 @@ function stale(): ApiError {
 
 export function tokenRoutes(scope: FastifyInstance, deps: ApiDeps, store: WaiterTokenStore): void {
   scope.get("/token", async (req, reply) => {
-    waiterCaller(deps, req);
+    await waiterCaller(deps, req);
     const name = tokenOf(req);
     const t = name ? store.get(name) : undefined;
     const found = t && (!t.spec.deleted || includes(req, "deleted")) ? t : undefined;
@@ -75,7 +72,7 @@ export function tokenRoutes(scope: FastifyInstance, deps: ApiDeps, store: Waiter
   });
 
   scope.post("/token", async (req, reply) => {
-    const p = waiterCaller(deps, req);
+    const p = await waiterCaller(deps, req);
     const body = req.body;
     if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("Must provide the token");
     const data = body as TokenData;
@@ -144,7 +141,7 @@ export function tokenRoutes(scope: FastifyInstance, deps: ApiDeps, store: Waiter
   });
 
   scope.delete("/token", async (req, reply) => {
-    const p = waiterCaller(deps, req);
+    const p = await waiterCaller(deps, req);
     const token = tokenOf(req);
     if (!token) throw badRequest("Couldn't find token in request");
     const hard = flag(req, "hard-delete");
@@ -172,7 +169,7 @@ export function tokenRoutes(scope: FastifyInstance, deps: ApiDeps, store: Waiter
   });
 
   scope.get("/tokens", async (req, reply: FastifyReply) => {
-    waiterCaller(deps, req);
+    await waiterCaller(deps, req);
     const owner = values(query(req), "owner")[0];
     const deleted = includes(req, "deleted");
     const metadata = includes(req, "metadata");

@@ -3,11 +3,12 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { userObjectName } from "../../../src/api/identity/store.ts";
-import type { User, WaiterToken } from "../../../src/model/kinds.ts";
+import type { App, Release, User, WaiterToken } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import { tokenObjectName } from "../../../src/api/waiter/token-store.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
+import { deleteNamespace, eventually, kubectl } from "../support/kube.ts";
 
 interface Res {
   status: number;
@@ -204,6 +205,47 @@ describe("waiter wire (golden): tokens", function () {
     // A soft-deleted token hard-deletes without If-Match.
     expect((await call("DELETE", `/token?token=${token}&hard-delete=true`, { token: alice })).status).to.equal(200);
     expect(await berth.client.getOrUndefined(BerthTypes.WaiterToken, "berth-system", tokenObjectName(token))).to.equal(undefined);
+  });
+
+  it("/apps: an App (made by any dialect) is a Waiter service whose id is its Release's content hash; DELETE kills its instances", async () => {
+    const ns = `waiter-${id}`;
+    const team = `wteam-${id}`;
+    await kubectl("create", "namespace", ns).catch(() => undefined);
+    try {
+      expect((await call("POST", "/1.0/teams", { token: alice, json: { name: team } })).status).to.equal(201);
+      await berth.client.create<App>(BerthTypes.App, { metadata: { name: "svc", namespace: ns }, spec: { image: "nginx:1.27", owner: team, processes: [{ name: "web", command: ["nginx"], replicas: 1, ports: [{ port: 8080 }] }] } });
+      const release = await eventually("release", async () => (await berth.client.list<Release>(BerthTypes.Release, { namespace: ns })).items[0]);
+      const serviceId = release.spec.contentHash;
+      type Svc = { "service-id": string; status: string; "instance-counts": { "healthy-instances": number } };
+      // waiter-client waiter/subcommands/show.py reads service-id, status, instance-counts.healthy-instances, resource-usage.
+      const listed = await eventually("service running", async () => {
+        const apps = (await call("GET", "/apps", { token: alice })).json<Svc[]>();
+        return apps.find((a) => a["service-id"] === serviceId && a.status === "Running" && a["instance-counts"]["healthy-instances"] === 1);
+      });
+      expect(listed).to.include.keys("url", "last-request-time", "resource-usage", "scaling-state", "source-tokens", "request-metrics");
+      // Not the caller's app: not listed.
+      expect((await call("GET", "/apps", { token: bob })).json<Svc[]>().map((a) => a["service-id"])).to.not.include(serviceId);
+      // No App was made from this token: an empty list, as waiter-client's delete expects before deleting a token.
+      expect((await call("GET", `/apps?token=nothing-${id}&effective-parameters=true`, { token: alice })).json()).to.deep.equal([]);
+
+      type Detail = { status: string; instances: { "active-instances": Record<string, unknown>[] } };
+      const detail = (await call("GET", `/apps/${serviceId}`, { token: alice })).json<Detail>();
+      expect(detail.status).to.equal("Running");
+      expect(detail.instances["active-instances"]).to.have.length(1);
+      const inst = detail.instances["active-instances"][0]!;
+      expect(inst.id).to.match(new RegExp(`^${serviceId}\\.`));
+      expect(inst).to.include({ "healthy?": true, "k8s/namespace": ns });
+      expect(inst["k8s/pod-name"]).to.be.a("string");
+      expect((await call("GET", `/apps/${serviceId}`, { token: bob })).status).to.equal(404);
+
+      const killed = await call("DELETE", `/apps/${serviceId}`, { token: alice });
+      expect(killed.json()).to.deep.equal({ success: true, "service-id": serviceId, "routers-agree": true });
+      expect((await berth.client.get<App>(BerthTypes.App, ns, "svc")).spec.state).to.equal("Sleeping");
+      // A killed service still answers, Inactive once its instances are gone.
+      await eventually("inactive", async () => (await call("GET", `/apps/${serviceId}`, { token: alice })).json<Detail>().status === "Inactive");
+    } finally {
+      await deleteNamespace(ns);
+    }
   });
 
   it("root paths do not disturb tsuru and Deis; /status answers", async () => {
