@@ -76,7 +76,8 @@ export function tokenRoutes(scope: FastifyInstance, deps: ApiDeps, store: Waiter
     const body = req.body;
     if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("Must provide the token");
     const data = body as TokenData;
-    const token = typeof data.token === "string" ? data.token : "";
+    // The CLI names the token in ?token= (waiter-client: waiter/token_post.py create_or_update).
+    const token = typeof data.token === "string" ? data.token : (values(query(req), "token")[0] ?? "");
     if (token.trim() === "") throw badRequest("Must provide the token");
     if (!TOKEN_NAME.test(token)) throw badRequest("Token must match pattern");
     const params = pick(data, SERVICE_PARAMETER_KEYS);
