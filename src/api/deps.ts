@@ -12,8 +12,8 @@ export interface ApiDeps {
   log: Logger;
   identity: IdentityStore;
   apps: AppStore;
-  /** Waiter tokens (registered before the caches start). */
-  waiterTokens?: WaiterTokenStore;
+  /** Waiter tokens (their cache registered before the caches start). */
+  waiterTokens: WaiterTokenStore;
   /** True once every cache the dialects read has synced. */
   ready: () => boolean;
 }

@@ -7,7 +7,6 @@ import type { ApiDeps } from "../deps.ts";
 import type { Dialect } from "../server.ts";
 import { serviceRoutes } from "./service-routes.ts";
 import { CLUSTER_NAME, tokenRoutes } from "./token-routes.ts";
-import { WaiterTokenStore } from "./token-store.ts";
 
 export const waiterDialect: Dialect<ApiDeps> = {
   name: "waiter",
@@ -29,13 +28,12 @@ export const waiterDialect: Dialect<ApiDeps> = {
       });
   },
   routes(scope: FastifyInstance, deps: ApiDeps) {
-    const store = deps.waiterTokens ?? new WaiterTokenStore(deps.client, deps.informers, deps.identity.namespace);
     // waiter/src/waiter/core.clj: the status handler answers {"status": "ok"}.
     scope.get("/status", async () => ({ status: "ok" }));
     // The settings Waiter's CLI reads (waiter-client: waiter/querying.py _get_latest_cluster reads
     // cluster-config.name to find the cluster a token lives on); tokens carry the same name.
     scope.get("/settings", async () => ({ "cluster-config": { name: CLUSTER_NAME }, "token-config": { "history-length": 1 } }));
-    tokenRoutes(scope, deps, store);
+    tokenRoutes(scope, deps);
     serviceRoutes(scope, deps);
   },
 };

@@ -45,19 +45,19 @@ export function serviceRoutes(scope: FastifyInstance, deps: ApiDeps): void {
       .map((v) => serviceSummary(v, withParameters));
   });
 
-  scope.get<{ Params: { id: string } }>("/apps/:id", async (req) => {
+  scope.get<{ Params: { service_id: string } }>("/apps/:service_id", async (req) => {
     const p = await waiterCaller(deps, req);
-    return serviceDetail(find(deps, p, req.params.id), first(req, "effective-parameters") === "true");
+    return serviceDetail(find(deps, p, req.params.service_id), first(req, "effective-parameters") === "true");
   });
 
   // Kills every instance: the App sleeps (0 replicas, the controller converges); a later
   // request through the router wakes it, as Waiter restarts a killed service on demand.
-  scope.delete<{ Params: { id: string } }>("/apps/:id", async (req) => {
+  scope.delete<{ Params: { service_id: string } }>("/apps/:service_id", async (req) => {
     const p = await waiterCaller(deps, req);
-    const v = find(deps, p, req.params.id);
+    const v = find(deps, p, req.params.service_id);
     if (v.current && v.app.spec.state !== "Stopped" && v.app.spec.state !== "Sleeping") {
       await deps.apps.patch(v.app, { state: "Sleeping" }, p.name);
     }
-    return { success: true, "service-id": req.params.id, "routers-agree": true };
+    return { success: true, "service-id": req.params.service_id, "routers-agree": true };
   });
 }

@@ -56,7 +56,9 @@ function stale(): ApiError {
   return new ApiError(412, "Cannot modify stale token");
 }
 
-export function tokenRoutes(scope: FastifyInstance, deps: ApiDeps, store: WaiterTokenStore): void {
+export function tokenRoutes(scope: FastifyInstance, deps: ApiDeps): void {
+  // Read at request time: route registration (docs generation) needs no store.
+  const store = { get: (t: string) => deps.waiterTokens.get(t), list: () => deps.waiterTokens.list(), write: (...a: Parameters<WaiterTokenStore["write"]>) => deps.waiterTokens.write(...a), hardDelete: (...a: Parameters<WaiterTokenStore["hardDelete"]>) => deps.waiterTokens.hardDelete(...a) };
   scope.get("/token", async (req, reply) => {
     await waiterCaller(deps, req);
     const name = tokenOf(req);

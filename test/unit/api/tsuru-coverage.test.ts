@@ -3,6 +3,7 @@ import { expect } from "chai";
 import type { ApiDeps } from "../../../src/api/deps.ts";
 import { buildServer } from "../../../src/api/server.ts";
 import { apiDocs, cliDoc, documentedEndpoints } from "../../../src/api/coverage.ts";
+import { waiterDialect } from "../../../src/api/waiter/dialect.ts";
 import { deisDialect } from "../../../src/api/deis/dialect.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "../../../src/api/tsuru/dialect.ts";
 import { machineryPaths } from "../../../src/api/tsuru/machinery.ts";
@@ -26,7 +27,7 @@ describe("tsuru dialect coverage", () => {
 
   it("keeps docs/api/*.md in step with the routes (npm run docs:api)", async function () {
     if (!existsSync(tsv)) this.skip();
-    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect] });
+    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, waiterDialect] });
     await server.ready();
     const docs = apiDocs(server, tsv);
     await server.close();
@@ -34,7 +35,9 @@ describe("tsuru dialect coverage", () => {
     expect(docs.tsuru.rows.filter((r) => r.status === "served").length).to.be.at.least(80);
     // Every documented Deis path is served.
     expect(docs.deis.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
-    for (const name of ["tsuru", "deis"] as const) {
+    // Waiter: every documented path but GET /service-id (it needs request-driven start).
+    expect(docs.waiter.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal(["GET /service-id"]);
+    for (const name of ["tsuru", "deis", "waiter"] as const) {
       expect(readFileSync(new URL(`../../../docs/api/${name}.md`, import.meta.url), "utf8"), name).to.equal(docs[name].markdown);
     }
   });
