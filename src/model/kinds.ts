@@ -87,6 +87,8 @@ export interface AppSpec {
   domains?: string[];
   tls?: { secretName: string };
   state?: AppState;
+  /** Scale to zero: after timeoutMinutes without a request the router puts the App to Sleeping; a request wakes it. */
+  idle?: { timeoutMinutes: number };
   autoscaling?: { process?: string; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage?: number };
   serviceBindings?: { name: string }[];
   releaseHistoryLimit?: number;
