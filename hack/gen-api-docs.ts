@@ -1,4 +1,4 @@
-// Writes docs/api/tsuru.md and docs/api/deis.md (every documented endpoint and its status) and
+// Writes docs/api/tsuru.md, docs/api/deis.md and docs/api/waiter.md (every documented endpoint and its status) and
 // docs/api/tsuru-cli.md (every tsuru CLI 1.34 command and its status).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { buildServer } from "../src/api/server.ts";
@@ -6,12 +6,13 @@ import type { ApiDeps } from "../src/api/deps.ts";
 import { tsuruDialect } from "../src/api/tsuru/dialect.ts";
 import { deisDialect } from "../src/api/deis/dialect.ts";
 import { cloudDialect } from "../src/api/cloud/dialect.ts";
+import { waiterDialect } from "../src/api/waiter/dialect.ts";
 import { apiDocs, cliDoc } from "../src/api/coverage.ts";
 import { silentLogger } from "../src/log.ts";
 
 const tsv = process.env.BERTH_ENDPOINTS ?? new URL("../../shared/api-reference/endpoints.tsv", import.meta.url).pathname;
 // Registering routes touches no dependency: handlers are never called here.
-const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, cloudDialect] });
+const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, cloudDialect, waiterDialect] });
 await server.ready();
 mkdirSync(new URL("../docs/api", import.meta.url), { recursive: true });
 for (const [name, doc] of Object.entries(apiDocs(server, tsv))) {

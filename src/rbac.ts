@@ -112,9 +112,10 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("appNamespaces", CORE, "secrets", ["get", "create", "patch", "delete"], "an App's private env and TLS certificate (tsuru certificate, Deis certs); release env read for env get"),
     rule("kube-system", CORE, "configmaps", ["get"], "aggregated mode: the front proxy's client CA", { when: "aggregation", resourceNames: [FRONT_PROXY_CONFIGMAP] }),
   ],
-  // berth router (src/router/, helm/berth/templates/router.yaml): routes by Host from two caches, writes nothing.
+  // berth router (src/router/, helm/berth/templates/router.yaml): routes by Host from two caches;
+  // its only write is an App's spec.state (scale to zero: Sleeping when idle, Running on a request).
   router: [
-    rule("cluster", BERTH, "apps", ["list", "watch"], "hosts to apps (names and domains)"),
+    rule("cluster", BERTH, "apps", ["list", "watch", "patch"], "hosts to apps (names and domains); scale to zero sets spec.state"),
     rule("cluster", "discovery.k8s.io", "endpointslices", ["list", "watch"], "apps to the ready endpoints of their Services"),
   ],
 };

@@ -31,7 +31,8 @@ export function coverage(server: FastifyInstance, endpoints: Endpoint[], prefix 
     if (m) return { ...e, status: "machinery", note: m.reason };
     const methods = e.method === "*" ? ["GET"] : [e.method];
     // Deis writes "releases/v{version}/": the route's parameter carries the "v".
-    const url = `${prefix}${fastifyPath(e.path.replace(/\/v\{version\}/, "/{version}"))}`.replace(/(.)\/$/, "$1");
+    // Waiter writes "{service-id}": a route parameter's name cannot hold "-" (it separates parameters).
+    const url = `${prefix}${fastifyPath(e.path.replace(/\/v\{version\}/, "/{version}").replace(/\{([^}]+)\}/g, (_m, n: string) => `{${n.replace(/\W/g, "_")}}`))}`.replace(/(.)\/$/, "$1");
     const served = methods.every((method) => server.hasRoute({ method: method as "GET", url }));
     return { ...e, status: served ? "served" : "not yet", note: "" };
   });
@@ -56,7 +57,7 @@ export function coverageMarkdown(rows: Coverage[], title = "tsuru API in Berth",
 }
 
 /** Both dialects' coverage documents, from the same server. */
-export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cloud", { markdown: string; rows: Coverage[]; summary: string }> {
+export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cloud" | "waiter", { markdown: string; rows: Coverage[]; summary: string }> {
   const summary = (rows: Coverage[]) =>
     `${rows.filter((r) => r.status === "served").length} served, ${rows.filter((r) => r.status === "machinery").length} machinery, ${rows.filter((r) => r.status === "not yet").length} not yet`;
   const tsuru = coverage(server, documentedEndpoints(tsv, "tsuru"));
@@ -64,6 +65,7 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
   const known = new Set(documentedDeis.map((e) => `${e.method} ${e.path.replace(/\/$/, "")}`));
   const deis = coverage(server, [...documentedDeis, ...deisClientEndpoints.filter((e) => !known.has(`${e.method} ${e.path.replace(/\/$/, "")}`))], "", []);
   const cloud = coverage(server, documentedEndpoints(tsv, "cloud"), "", []);
+  const waiter = coverage(server, documentedEndpoints(tsv, "waiter"), "", []);
   return {
     tsuru: {
       rows: tsuru,
@@ -88,6 +90,14 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       markdown: coverageMarkdown(cloud, "Cloud services API in Berth", [
         "JSON, HTTP Basic `key id : key secret` (a `CloudKey` Token of a Team, role admin, developer or read-only), every answer in the envelope `{\"status\", \"requestId\", \"result\"}` or `{\"status\", \"requestId\", \"error\"}`; ids are UUIDs, times RFC 3339.",
         "Organizations are Teams (`GET /v1/organizations` and `GET /v1/organizations/{organizationId}` are served too: the key's own organization, id = the Team's uid, shown in its status); services are ServiceInstances of the ServiceClass labelled `berth.dev/cloud=true`; backups are the Jobs of an instance's backup CronJob. See [../cloud-api.md](../cloud-api.md).",
+      ]),
+    },
+    waiter: {
+      rows: waiter,
+      summary: summary(waiter),
+      markdown: coverageMarkdown(waiter, "Waiter API in Berth", [
+        "Served at the root (`/token`, `/tokens`, `/apps`, ...), beside tsuru (`/1.x/`, `/tsuru/`) and Deis (`/v1/`). JSON bodies; errors as `{\"waiter-error\": {\"message\", \"status\", ...}}`. Credentials: `Authorization: Bearer <Berth token>`, or HTTP Basic (what Waiter's CLI sends) with a Berth token as the password or a Berth user's e-mail (or username) and password.",
+        "Tokens are `WaiterToken` objects in Berth's namespace; a service is an App's Release and its service-id is the Release's content hash, so apps made through any dialect are listed. Also served: `GET /settings` (`cluster-config.name`, read by the CLI).",
       ]),
     },
   };

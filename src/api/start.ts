@@ -9,13 +9,15 @@ import { frontProxyPrincipal, loadFrontProxyConfig } from "./identity/front-prox
 import { rewriteTsuruVersion, tsuruDialect } from "./tsuru/dialect.ts";
 import { deisDialect } from "./deis/dialect.ts";
 import { cloudDialect } from "./cloud/dialect.ts";
+import { waiterDialect } from "./waiter/dialect.ts";
+import { WaiterTokenStore } from "./waiter/token-store.ts";
 import { IdentityStore } from "./identity/store.ts";
 import { AppStore } from "./apps/store.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { Types } from "../kube/resource.ts";
 
 /** Every dialect, each under its own prefixes: tsuru (/tsuru, /1.x), Deis (/v1), cloud (/v1/organizations). */
-export const DIALECTS = [tsuruDialect, deisDialect, cloudDialect];
+export const DIALECTS = [tsuruDialect, deisDialect, cloudDialect, waiterDialect];
 
 export interface RunningApi {
   port: number;
@@ -48,6 +50,7 @@ export function apiDeps(manager: Manager, namespace: string, log: Logger, bootst
     log,
     identity,
     apps: new AppStore(manager.client, manager.informers),
+    waiterTokens: new WaiterTokenStore(manager.client, manager.informers, namespace),
     ready: () => ready && manager.informers.hasSynced,
   };
 }
@@ -93,7 +96,7 @@ export async function startAggregatedApi(deps: ApiDeps, o: AggregationOptions, l
     deps,
     // Not the cloud dialect: its callers authenticate with HTTP Basic API keys, which the
     // aggregator (authenticating the Kubernetes user) does not pass on.
-    dialects: [tsuruDialect, deisDialect],
+    dialects: [tsuruDialect, deisDialect, waiterDialect],
     basePath,
     https: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: cfg.clientCA, requestCert: true, rejectUnauthorized: false },
     identify: (req) => frontProxyPrincipal(req, cfg, deps.identity.users()),

@@ -21,6 +21,7 @@ export const BerthTypes = {
   ServiceInstance: kind("ServiceInstance", "serviceinstances", true),
   Platform: kind("Platform", "platforms", false),
   Build: kind("Build", "builds", true),
+  WaiterToken: kind("WaiterToken", "waitertokens", true),
 } satisfies Record<string, ResourceType>;
 
 /** Labels Berth puts on what it creates. */
@@ -90,6 +91,8 @@ export interface AppSpec {
   domains?: string[];
   tls?: { secretName: string };
   state?: AppState;
+  /** Scale to zero: after timeoutMinutes without a request the router puts the App to Sleeping; a request wakes it. */
+  idle?: { timeoutMinutes: number };
   autoscaling?: { process?: string; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage?: number };
   serviceBindings?: { name: string }[];
   releaseHistoryLimit?: number;
@@ -295,3 +298,17 @@ export interface BuildSpec {
 }
 
 export type Build = KubeObject & { spec: BuildSpec };
+
+/** A Waiter token (crds/berth.dev_waitertokens.yaml): service parameters and user metadata under Waiter's own key names. */
+export interface WaiterTokenSpec {
+  token: string;
+  owner: string;
+  deleted?: boolean;
+  lastUpdateTime?: string;
+  lastUpdateUser?: string;
+  root?: string;
+  cluster?: string;
+  description: Record<string, unknown>;
+  previous?: Record<string, unknown>;
+}
+export type WaiterToken = KubeObject & { spec: WaiterTokenSpec; status?: CommonStatus & { etag?: string } };
