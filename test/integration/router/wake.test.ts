@@ -46,7 +46,7 @@ describe("waiter: the router wakes a sleeping App", function () {
     const held = await get(router.port, `sleepy.${APPS_DOMAIN}`);
     // Held until the request timeout (no pod the router may dial on KWOK nodes), not refused at once.
     expect(held.status, held.body).to.not.equal(404);
-    expect((await berth.client.get<App>(BerthTypes.App, ns, "sleepy")).spec.state).to.equal("Running");
+    await eventually("woken: Running", async () => (await berth.client.get<App>(BerthTypes.App, ns, "sleepy")).spec.state === "Running", 30_000);
     await eventually("deployment scaled up", async () => (await kubectl("get", "deploy", "-n", ns, "-l", "berth.dev/app=sleepy", "-o", "jsonpath={.items[0].spec.replicas}")) === "1");
     expect((await berth.client.get<App>(BerthTypes.App, ns, "stopped")).spec.state).to.equal("Stopped");
   });
