@@ -54,12 +54,13 @@ export function coverageMarkdown(rows: Coverage[], title = "tsuru API in Berth",
   return lines.join("\n");
 }
 
-/** Both dialects' coverage documents, from the same server. */
-export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis", { markdown: string; rows: Coverage[]; summary: string }> {
+/** Every dialect's coverage document, from the same server. */
+export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cluster", { markdown: string; rows: Coverage[]; summary: string }> {
   const summary = (rows: Coverage[]) =>
     `${rows.filter((r) => r.status === "served").length} served, ${rows.filter((r) => r.status === "machinery").length} machinery, ${rows.filter((r) => r.status === "not yet").length} not yet`;
   const tsuru = coverage(server, documentedEndpoints(tsv, "tsuru"));
   const deis = coverage(server, documentedEndpoints(tsv, "deis"), "", []);
+  const cluster = coverage(server, documentedEndpoints(tsv, "cluster"), "", []);
   return {
     tsuru: {
       rows: tsuru,
@@ -75,6 +76,13 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       markdown: coverageMarkdown(deis, "Deis v1 API in Berth", [
         "JSON bodies, `Authorization: token <t>`, paged lists `{count,next,previous,results}` (`page`, `page_size`), errors as Django REST Framework renders them. Paths work with and without the trailing slash. `POST` and `DELETE /v1/apps/{app}/perms/{username}` both revoke (the document says POST, the CLI sends DELETE).",
         "Per-user app permissions map onto Berth's teams: each Deis user has a personal team `user-<name>`, and sharing an app grants that team.",
+      ]),
+    },
+    cluster: {
+      rows: cluster,
+      summary: summary(cluster),
+      markdown: coverageMarkdown(cluster, "Cluster API in Berth", [
+        "Paths are served as documented at the root (`/v1/...`, and `/secrets/secret/{ID}` without `/v1`), and the same under `/cluster/...`. None collides with a Deis v1 route (a unit test checks it in Fastify's router); how the API maps onto Berth, its authentication and its error shape: [cluster-notes.md](cluster-notes.md).",
       ]),
     },
   };

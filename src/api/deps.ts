@@ -4,6 +4,7 @@ import type { Logger } from "../log.ts";
 import type { InformerFactory } from "../runtime/informer.ts";
 import type { IdentityStore } from "./identity/store.ts";
 import type { AppStore } from "./apps/store.ts";
+import type { ClusterStore } from "./cluster/store.ts";
 
 export interface ApiDeps {
   client: KubeClient;
@@ -11,6 +12,8 @@ export interface ApiDeps {
   log: Logger;
   identity: IdentityStore;
   apps: AppStore;
+  /** The cluster API's settings, secrets and change feed. */
+  cluster: ClusterStore;
   /** True once every cache the dialects read has synced. */
   ready: () => boolean;
 }

@@ -8,6 +8,8 @@ import type { ApiDeps } from "./deps.ts";
 import { frontProxyPrincipal, loadFrontProxyConfig } from "./identity/front-proxy.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "./tsuru/dialect.ts";
 import { deisDialect } from "./deis/dialect.ts";
+import { clusterDialect } from "./cluster/dialect.ts";
+import { ClusterStore } from "./cluster/store.ts";
 import { IdentityStore } from "./identity/store.ts";
 import { AppStore } from "./apps/store.ts";
 import { BerthTypes } from "../model/kinds.ts";
@@ -18,7 +20,7 @@ export interface RunningApi {
 }
 
 /** Every kind the dialects read from a cache: registered at boot, so none is read before it synced. */
-const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance];
+const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance, BerthTypes.ClusterSettings];
 
 /** Registers the caches the API reads; call before the manager starts. */
 export function apiDeps(manager: Manager, namespace: string, log: Logger, bootstrapAdmin?: string): ApiDeps {
@@ -41,6 +43,7 @@ export function apiDeps(manager: Manager, namespace: string, log: Logger, bootst
     log,
     identity,
     apps: new AppStore(manager.client, manager.informers),
+    cluster: new ClusterStore(manager.client, manager.informers, namespace),
     ready: () => ready && manager.informers.hasSynced,
   };
 }
@@ -58,7 +61,7 @@ async function retry(op: () => Promise<void>, log: Logger): Promise<void> {
 }
 
 export async function startApi(deps: ApiDeps, config: Pick<Config, "apiHost" | "apiPort">, log: Logger): Promise<RunningApi> {
-  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect, deisDialect], rewriteUrl: rewriteTsuruVersion, ready: deps.ready });
+  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect, deisDialect, clusterDialect], rewriteUrl: rewriteTsuruVersion, ready: deps.ready });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const address = app.server.address();
   return { port: typeof address === "object" && address ? address.port : config.apiPort, close: () => app.close() };

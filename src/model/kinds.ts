@@ -19,6 +19,7 @@ export const BerthTypes = {
   Token: kind("Token", "tokens", true),
   ServiceClass: kind("ServiceClass", "serviceclasses", false),
   ServiceInstance: kind("ServiceInstance", "serviceinstances", true),
+  ClusterSettings: kind("ClusterSettings", "clustersettings", false),
 } satisfies Record<string, ResourceType>;
 
 /** Labels Berth puts on what it creates. */
@@ -210,3 +211,25 @@ export type ServiceInstance = KubeObject & {
   spec: ServiceInstanceSpec;
   status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string };
 };
+
+export type LogLevel = "debug" | "info" | "warning" | "error" | "fatal" | "panic";
+
+export interface LogDefinition {
+  id: string;
+  group?: string;
+  job?: string;
+  task?: string;
+  fileName?: string;
+  logLevel?: boolean;
+}
+
+/** A team's cluster API state (the cluster API dialect): named after the team. */
+export interface ClusterSettingsSpec {
+  team: string;
+  settings?: Record<string, unknown>;
+  logs?: LogDefinition[];
+  /** Default levels: logger ID -> logger leaf -> level. */
+  loggers?: Record<string, Record<string, LogLevel>>;
+  events?: { mapreduce?: Record<string, unknown>[] };
+}
+export type ClusterSettings = KubeObject & { spec: ClusterSettingsSpec; status?: CommonStatus };

@@ -4,6 +4,7 @@ import type { ApiDeps } from "../../../src/api/deps.ts";
 import { buildServer } from "../../../src/api/server.ts";
 import { apiDocs, cliDoc, documentedEndpoints } from "../../../src/api/coverage.ts";
 import { deisDialect } from "../../../src/api/deis/dialect.ts";
+import { clusterDialect } from "../../../src/api/cluster/dialect.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "../../../src/api/tsuru/dialect.ts";
 import { machineryPaths } from "../../../src/api/tsuru/machinery.ts";
 import { silentLogger } from "../../../src/log.ts";
@@ -26,7 +27,7 @@ describe("tsuru dialect coverage", () => {
 
   it("keeps docs/api/*.md in step with the routes (npm run docs:api)", async function () {
     if (!existsSync(tsv)) this.skip();
-    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect] });
+    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, clusterDialect] });
     await server.ready();
     const docs = apiDocs(server, tsv);
     await server.close();
@@ -34,7 +35,10 @@ describe("tsuru dialect coverage", () => {
     expect(docs.tsuru.rows.filter((r) => r.status === "served").length).to.be.at.least(80);
     // Every documented Deis path is served.
     expect(docs.deis.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
-    for (const name of ["tsuru", "deis"] as const) {
+    // Every documented cluster API path is served.
+    expect(docs.cluster.rows).to.have.length(23);
+    expect(docs.cluster.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
+    for (const name of ["tsuru", "deis", "cluster"] as const) {
       expect(readFileSync(new URL(`../../../docs/api/${name}.md`, import.meta.url), "utf8"), name).to.equal(docs[name].markdown);
     }
   });
