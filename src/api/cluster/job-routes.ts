@@ -88,33 +88,46 @@ export function jobRoutes(s: FastifyInstance, deps: ApiDeps): void {
     }
   };
 
+  /**
+   * The caller's jobs as JSON at the feed's current index: computed once per caller and index,
+   * however many of the caller's long polls wake at one change.
+   */
+  const views = new Map<string, { index: string; json: string }>();
+  const viewAt = (p: Principal): { index: string; json: string } => {
+    const index = deps.cluster.feed.index();
+    const cached = views.get(p.tokenHash);
+    if (cached?.index === index) return cached;
+    if (views.size > 10_000) views.clear();
+    const fresh = { index, json: JSON.stringify(jobs(p)) };
+    views.set(p.tokenHash, fresh);
+    return fresh;
+  };
+
   s.get("/v1/jobs", async (req: FastifyRequest, reply) => {
     const p = caller(deps, req);
     const feed = deps.cluster.feed;
-    let index = feed.index();
-    let view = jobs(p);
+    let view = viewAt(p);
     const sent = req.headers.waitindex;
     if (sent !== undefined && (typeof sent !== "string" || !/^\d+$/.test(sent))) throw badRequest("waitIndex must be the waitIndex header of an earlier answer");
     // A client that holds the current index waits until its view changes (or WAIT_MS passes).
-    if (typeof sent === "string" && BigInt(sent) >= BigInt(index)) {
+    if (typeof sent === "string" && BigInt(sent) >= BigInt(view.index)) {
       const gone = new AbortController();
       const onClose = () => gone.abort();
       reply.raw.on("close", onClose);
-      const before = JSON.stringify(view);
+      const before = view.json;
       const deadline = Date.now() + WAIT_MS;
       try {
         while (!gone.signal.aborted && Date.now() < deadline) {
           await feed.next(gone.signal, deadline - Date.now());
-          index = feed.index();
-          view = jobs(p);
-          if (JSON.stringify(view) !== before) break;
+          view = viewAt(p);
+          if (view.json !== before) break;
         }
       } finally {
         reply.raw.off("close", onClose);
       }
       if (gone.signal.aborted) return reply;
     }
-    return reply.header("waitIndex", index).send(view);
+    return reply.header("waitIndex", view.index).type("application/json; charset=utf-8").send(view.json);
   });
 
   const setState = (path: string, state: "Running" | "Stopped") =>

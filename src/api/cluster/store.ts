@@ -11,7 +11,7 @@ import { Types, keyOf, ownerRef } from "../../kube/resource.ts";
 import type { App, ClusterSettings, ClusterSettingsSpec, Team } from "../../model/kinds.ts";
 import { BerthTypes, Labels } from "../../model/kinds.ts";
 import type { Informer, InformerFactory } from "../../runtime/informer.ts";
-import { atLeast, cacheSynced } from "../read-your-writes.ts";
+import { cacheSynced } from "../read-your-writes.ts";
 import { fromKubernetes } from "../errors.ts";
 
 export const ClusterLabels = {
@@ -53,18 +53,30 @@ export const secretObjectName = (team: string, id: string) => `cs-${team}-${hash
 export class ChangeFeed {
   private readonly waiters = new Set<() => void>();
 
+  /** The index after the latest event: every event moves it past where it was. */
+  private bumped = 0n;
+
   constructor(private readonly sources: Informer[]) {
     for (const inf of sources) inf.addHandler({ onAdd: () => this.wake(), onUpdate: () => this.wake(), onDelete: () => this.wake() });
   }
 
-  /** The change index: the newest resourceVersion the caches have seen (etcd revisions grow). */
-  index(): string {
-    let best = "0";
+  private newestVersion(): bigint {
+    let best = 0n;
     for (const inf of this.sources) {
       const rv = inf.reflector.lastResourceVersion;
-      if (/^\d+$/.test(rv) && !atLeast(best, rv)) best = rv;
+      if (/^\d+$/.test(rv) && BigInt(rv) > best) best = BigInt(rv);
     }
     return best;
+  }
+
+  /**
+   * The change index: the newest resourceVersion the caches have seen (etcd revisions grow),
+   * and at least one more than before at every event, so that an event whose resourceVersion
+   * is older than another cache's newest still moves the index (no change goes unannounced).
+   */
+  index(): string {
+    const rv = this.newestVersion();
+    return String(rv > this.bumped ? rv : this.bumped);
   }
 
   get waiting(): number {
@@ -72,6 +84,7 @@ export class ChangeFeed {
   }
 
   private wake(): void {
+    this.bumped = BigInt(this.index()) + 1n;
     for (const w of [...this.waiters]) w();
   }
 

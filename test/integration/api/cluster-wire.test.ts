@@ -119,9 +119,9 @@ describe("cluster-api wire (golden, api-reference 003)", function () {
   let allocID = "";
   it("GET /v1/log/meta/(name): allocID, status, jobName, taskName, fileName, createTime, logLevel (string)", async () => {
     const metas = await eventually("an allocation", async () => {
-      // A running allocation (the stop and start above replaced the first ones).
+      // One running allocation, the old ones gone (the stop and start above replaced them).
       const x = (await api("GET", `/v1/log/meta/${logDef.id}`, alice)).json<Record<string, unknown>[]>();
-      return x.some((m) => m.status === "running") && x;
+      return x.length === 1 && x[0]!.status === "running" && x;
     });
     for (const m of metas) {
       expect(Object.keys(m).sort()).to.deep.equal(["allocID", "createTime", "fileName", "jobName", "logLevel", "status", "taskName"]);
@@ -151,9 +151,10 @@ describe("cluster-api wire (golden, api-reference 003)", function () {
 
   it("GET /v1/log/allocs/(allocID): an empty value means the default; POST /v1/log/allocs/(allocID)/(loggerID) with {\"leaf\": \"debug\"}", async () => {
     const before = await api("GET", `/v1/log/allocs/${allocID}`, alice);
-    expect(before.status).to.equal(200);
+    expect(before.status, before.text).to.equal(200);
     expect(before.json()).to.deep.equal({ engine: { leaf: "" } });
-    expect((await api("POST", `/v1/log/allocs/${allocID}/engine`, alice, { leaf: "debug" })).status).to.equal(200);
+    const set = await api("POST", `/v1/log/allocs/${allocID}/engine`, alice, { leaf: "debug" });
+    expect(set.status, set.text).to.equal(200);
     expect((await api("GET", `/v1/log/allocs/${allocID}`, alice)).json()).to.deep.equal({ engine: { leaf: "debug" } });
   });
 
