@@ -103,7 +103,7 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
     expect((await api("POST", `/v1/jobs/start/nope-${id}`, alice)).status).to.equal(404);
   });
 
-  it("a long poll started before a change answers within a second after it, with a new waitIndex", async () => {
+  it("a long poll started before a change answers within a second after it, with a new waitIndex", async function () {
     const first = await api("GET", "/v1/jobs", alice);
     const index = first.headers.get("waitIndex")!;
     let answered = 0;
@@ -117,14 +117,15 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
     expect((await api("POST", "/v1/jobs/updatecounts", alice, { jobID: job, taskGroup: "worker", count: 1 })).status).to.equal(200);
     const res = await polled;
     const latency = answered - changed;
-    console.log(`      long-poll wake latency after a count change: ${latency} ms`);
+    // The figure goes into the test's title, which the reporter prints.
+    this.test!.title += ` [wake latency ${latency} ms]`;
     expect(latency).to.be.below(1000);
     expect(res.status).to.equal(200);
     expect(BigInt(res.index!) > BigInt(index), `${res.index} after ${index}`).to.equal(true);
     expect(res.jobs.find((j) => j.name === job)?.taskGroups.find((g) => g.name === "worker")?.count).to.equal(1);
   });
 
-  it("1,000 waiting clients cost no API-server request; cancelled clients free their waiters", async () => {
+  it("1,000 waiting clients cost no API-server request; cancelled clients free their waiters", async function () {
     // Quiet first: a change while the polls start would answer them at once (their index is old).
     const settle = async () => {
       await eventually("the job settled", async () => (await jobOf())?.taskGroups.every((g) => g.summary.running === g.count && !g.summary.starting && !g.summary.queued && !g.summary.complete));
@@ -155,14 +156,15 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
       requests = 0;
       await new Promise((r) => setTimeout(r, 3000));
       const idle = requests;
-      console.log(`      1,000 waiters for 3 s: ${idle} API-server requests`);
+      const figures = [`1,000 waiters for 3 s: ${idle} API-server requests`];
       expect(idle).to.equal(0);
       requests = 0;
       const changed = Date.now();
       expect((await api("POST", "/v1/jobs/updatecounts", alice, { jobID: job, taskGroup: "worker", count: 1 })).status).to.equal(200);
       const indexes = await Promise.all(polls);
       const lat = woke.map((t) => t - changed).sort((a, b) => a - b);
-      console.log(`      1,000 waiters woken by one change: p50 ${lat[499]} ms, max ${lat[999]} ms; API-server requests meanwhile (the write, its controllers): ${requests}`);
+      figures.push(`woken by one change: p50 ${lat[499]} ms, max ${lat[999]} ms, ${requests} API-server requests meanwhile (the write and its controllers)`);
+      this.test!.title += ` [${figures.join("; ")}]`;
       // Every poll answered because of the change (with its new count), not at the server's timeout.
       expect(indexes.every((i) => i !== index)).to.equal(true);
       expect(counts.every((c) => c === 2), `counts seen: ${[...new Set(counts)].join(",")}`).to.equal(true);
