@@ -29,6 +29,8 @@ export const Labels = {
   release: "berth.dev/release",
   instance: "berth.dev/service-instance",
   pool: "berth.dev/pool",
+  /** On Apps converged from a team's cluster API settings (their pods get the loggers ConfigMap). */
+  clusterJob: "berth.dev/cluster-job",
   managedBy: "app.kubernetes.io/managed-by",
 } as const;
 

@@ -69,7 +69,7 @@ async function converge(deps: ApiDeps, team: string, settings: Settings, actor: 
       const pool = apps.pools().find((x) => x.spec.default) ?? apps.pools().find((x) => x.spec.public);
       if (!pool) throw badRequest("no default pool: an administrator must create one (a Pool with default: true)");
       const spec: AppSpec = { image: job.image, processes: jobProcesses(job, undefined), env: Object.entries(job.env).map(([name, value]) => ({ name, value })), owner: team, pool: pool.metadata.name };
-      app = await apps.create(job.name, spec, pool, actor);
+      app = await apps.create(job.name, spec, pool, actor, meta);
     }
     if (app.spec.owner !== team) throw conflict(`job ${job.name}: the name is taken by an app of another team`);
     try {

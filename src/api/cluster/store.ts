@@ -19,7 +19,7 @@ export const ClusterLabels = {
   secret: "berth.dev/cluster-secret",
   team: "berth.dev/team",
   /** On Apps converged from a team's settings. */
-  job: "berth.dev/cluster-job",
+  job: Labels.clusterJob,
 } as const;
 export const ClusterAnnotations = {
   secretId: "berth.dev/secret-id",

@@ -202,6 +202,23 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
     expect(stored.items[0]!.metadata.ownerReferences?.[0]).to.include({ kind: "Team", name: `user-${alice}` });
   });
 
+  it("logger levels reach the job's pods: a mounted ConfigMap with the allocation's and the default levels", async () => {
+    const alloc = await eventually("a running web allocation", async () => {
+      const pods = (await kubectl("get", "pods", "-n", ns, "-l", `berth.dev/app=${job},berth.dev/process=web`, "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}")).split(" ").filter(Boolean);
+      return pods.length === 1 && pods[0];
+    });
+    expect((await api("POST", "/v1/log/defaults/engine", alice, { leaf: "warning" })).status).to.equal(200);
+    const set = await api("POST", `/v1/log/allocs/${alloc}/engine`, alice, { leaf: "debug" });
+    expect(set.status, set.text).to.equal(200);
+    const data = JSON.parse(await kubectl("get", "configmap", `${job}-loggers`, "-n", ns, "-o", "jsonpath={.data}")) as Record<string, string>;
+    expect(data).to.deep.include({ [`${alloc}_engine_leaf`]: "debug", default_engine_leaf: "warning" });
+    // The pod template mounts it (optional, so pods start before any level is set) and names the allocation.
+    const template = JSON.parse(await kubectl("get", "deployment", `${job}-web`, "-n", ns, "-o", "jsonpath={.spec.template.spec}")) as { volumes?: { configMap?: { name: string } }[]; containers: { volumeMounts?: { mountPath: string }[]; env?: { name: string }[] }[] };
+    expect(template.volumes?.[0]?.configMap?.name).to.equal(`${job}-loggers`);
+    expect(template.containers[0]?.volumeMounts?.[0]?.mountPath).to.equal("/etc/berth/loggers");
+    expect(template.containers[0]?.env?.map((e) => e.name)).to.include("BERTH_ALLOC");
+  });
+
   it("settings without the job remove it", async () => {
     expect((await api("POST", "/v1/settings", alice, { jobs: [] })).status).to.equal(200);
     await eventually("the job gone", async () => !(await jobOf()));
