@@ -31,6 +31,11 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
   const group = async (g: string) => (await jobOf())?.taskGroups.find((x) => x.name === g);
   const runningPods = async (g: string) => (await kubectl("get", "pods", "-n", ns, "-l", `berth.dev/app=${job},berth.dev/process=${g}`, "--field-selector=status.phase=Running", "-o", "name")).split("\n").filter(Boolean).length;
   const waiters = async () => (await register.getSingleMetric("berth_cluster_api_long_polls")!.get()).values[0]?.value ?? 0;
+  /** Until every task group runs what it counts, then a second more (nothing changing). */
+  const settleQuiet = async () => {
+    await eventually("the job settled", async () => (await jobOf())?.taskGroups.every((g) => g.summary.running === g.count && !g.summary.starting && !g.summary.queued && !g.summary.complete));
+    await new Promise((r) => setTimeout(r, 1000));
+  };
   const settings = (extra: Record<string, unknown> = {}) => ({
     jobs: [{ name: job, image: "nginx:1.27", taskGroups: [{ name: "web", countInit: 1, countMax: 5 }, { name: "worker", countInit: 1, countMax: 4 }], ...extra }],
   });
@@ -127,10 +132,7 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
 
   it("1,000 waiting clients cost no API-server request; cancelled clients free their waiters", async function () {
     // Quiet first: a change while the polls start would answer them at once (their index is old).
-    const settle = async () => {
-      await eventually("the job settled", async () => (await jobOf())?.taskGroups.every((g) => g.summary.running === g.count && !g.summary.starting && !g.summary.queued && !g.summary.complete));
-      await new Promise((r) => setTimeout(r, 1000));
-    };
+    const settle = settleQuiet;
     await settle();
     let requests = 0;
     berth.client.counter = { count: () => requests++ };
@@ -186,6 +188,55 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
       void aborts;
     } finally {
       berth.client.counter = undefined;
+    }
+  });
+
+  it("events results: the Kubernetes Events of the caller's jobs since its log started, from a counter; the log restarts after 5 s", async () => {
+    const start = await api("GET", "/v1/events/results/0", alice);
+    expect(start.json<{ counter: number }>().counter).to.equal(0);
+    expect((await api("POST", "/v1/jobs/updatecounts", alice, { jobID: job, taskGroup: "worker", count: 1 })).status).to.equal(200);
+    const seen = await eventually("events about the scaled task group", async () => {
+      const r = (await api("GET", "/v1/events/results/0", alice)).json<{ counter: number; messages: string[] }>();
+      return r.messages.some((m) => m.includes(`${job}-worker`)) && r;
+    }, 30_000, 500);
+    expect(seen.counter).to.equal(seen.messages.length);
+    // From the end of the log: nothing new yet, the same position.
+    const tail = (await api("GET", `/v1/events/results/${seen.counter}`, alice)).json<{ counter: number; messages: string[] }>();
+    expect(tail.counter).to.be.at.least(seen.counter);
+    expect(tail.messages).to.deep.equal((await api("GET", "/v1/events/results/0", alice)).json<{ messages: string[] }>().messages.slice(seen.counter));
+    // Another team's log never shows them.
+    const other = (await api("GET", "/v1/events/results/0", bob)).json<{ messages: string[] }>();
+    expect(other.messages.some((m) => m.includes(job))).to.equal(false);
+    await settleQuiet();
+    await new Promise((r) => setTimeout(r, 5500));
+    const restarted = (await api("GET", "/v1/events/results/0", alice)).json<{ counter: number }>();
+    expect(restarted.counter).to.be.below(seen.counter);
+  });
+
+  it("log fs reads a line the task printed, with offsets (needs a real node: skipped on KWOK-only clusters, whose pods write no log)", async function () {
+    const nodes = JSON.parse(await kubectl("get", "nodes", "-o", "json")) as { items: { metadata: { name: string; annotations?: Record<string, string> } }[] };
+    const real = nodes.items.find((n) => n.metadata.annotations?.["kwok.x-k8s.io/node"] !== "fake");
+    if (!real) this.skip();
+    const realPool = `cfr-${id}`;
+    const logJob = `cflog-${id}`;
+    await berth.client.create<Pool>(BerthTypes.Pool, { metadata: { name: realPool }, spec: { public: true, nodeSelector: { "kubernetes.io/hostname": real!.metadata.name } } });
+    try {
+      // Jobs land in the default pool: this job's App is moved to the real node's pool afterwards.
+      const image = process.env.BERTH_LOG_TEST_IMAGE ?? "busybox:1.36";
+      expect((await api("POST", "/v1/settings", alice, { jobs: [settings().jobs[0], { name: logJob, image, taskGroups: [{ name: "main", command: ["sh", "-c", "echo hello-berth-log; sleep 3600"], countInit: 1 }] }] })).status).to.equal(200);
+      await berth.client.mergePatch(BerthTypes.App, ns, logJob, { spec: { nodeSelector: { "kubernetes.io/hostname": real!.metadata.name } } });
+      const text = await eventually("the printed line", async () => {
+        const pods = (await kubectl("get", "pods", "-n", ns, "-l", `berth.dev/app=${logJob}`, "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}")).split(" ").filter(Boolean);
+        if (!pods[0]) return false;
+        const r = await api("GET", `/v1/log/fs/${pods[0]}/main/stdout?origin=start&offset=6`, alice);
+        return r.text.includes("berth-log") && { pod: pods[0], text: r.text };
+      }, 120_000, 1000);
+      expect(text.text.startsWith("berth-log")).to.equal(true);
+      const end = await api("GET", `/v1/log/fs/${text.pod}/main/stderr?origin=end&offset=4`, alice);
+      expect(end.text).to.equal("log\n");
+    } finally {
+      await api("POST", "/v1/settings", alice, settings());
+      await berth.client.delete(BerthTypes.Pool, undefined, realPool).catch(() => undefined);
     }
   });
 
