@@ -8,7 +8,7 @@ import type { App, Pool } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import { WAIT_MS } from "../../../src/api/cluster/job-routes.ts";
 import type { RunningBerth } from "../support/berth.ts";
-import { startBerth } from "../support/berth.ts";
+import { startClusterApi } from "../support/cluster-api.ts";
 import type { Res } from "../support/http.ts";
 import { call } from "../support/http.ts";
 import { eventually, kubectl } from "../support/kube.ts";
@@ -25,7 +25,7 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
   const id = randomBytes(3).toString("hex");
   const [alice, bob, pool, job] = [`fa${id}`, `fb${id}`, `cfp-${id}`, `cfjob-${id}`];
   const ns = `pool-${pool}`;
-  const tokens: Record<string, string> = {};
+  let tokens: Record<string, string> = {};
   const api = (method: string, path: string, as: string, json?: unknown): Promise<Res> => call(berth.apiURL, method, path, { token: tokens[as], ...(json !== undefined ? { json } : {}) });
   const jobOf = async (name = job) => (await api("GET", "/v1/jobs", alice)).json<Job[]>().find((j) => j.name === name);
   const group = async (g: string) => (await jobOf())?.taskGroups.find((x) => x.name === g);
@@ -41,12 +41,7 @@ describe("cluster-api flow: counts, long polling, settings, secrets", function (
   });
 
   before(async () => {
-    berth = await startBerth({ api: true });
-    await berth.client.create<Pool>(BerthTypes.Pool, { metadata: { name: pool }, spec: { default: true, public: true } });
-    for (const u of [alice, bob]) {
-      expect((await call(berth.apiURL, "POST", "/v1/auth/register", { json: { username: u, password: "opensesame", email: `${u}@example.com` } })).status).to.equal(201);
-      tokens[u] = (await call(berth.apiURL, "POST", "/v1/auth/login", { json: { username: u, password: "opensesame" } })).json<{ token: string }>().token;
-    }
+    ({ berth, tokens } = await startClusterApi(pool, [alice, bob]));
   });
   after(async () => {
     await berth.client.delete(BerthTypes.App, ns, job).catch(() => undefined);

@@ -5,10 +5,9 @@
 // in docs/api/cluster-notes.md.
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
-import type { Pool } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import type { RunningBerth } from "../support/berth.ts";
-import { startBerth } from "../support/berth.ts";
+import { startClusterApi } from "../support/cluster-api.ts";
 import type { Res } from "../support/http.ts";
 import { call } from "../support/http.ts";
 import { eventually } from "../support/kube.ts";
@@ -18,17 +17,11 @@ describe("cluster-api wire (golden, api-reference 003)", function () {
   let berth: RunningBerth;
   const id = randomBytes(3).toString("hex");
   const [alice, bob, pool, job] = [`ca${id}`, `cb${id}`, `cwp-${id}`, `cwjob-${id}`];
-  const tokens: Record<string, string> = {};
+  let tokens: Record<string, string> = {};
   const api = (method: string, path: string, as: string | undefined, json?: unknown): Promise<Res> => call(berth.apiURL, method, path, { ...(as ? { token: tokens[as] } : {}), ...(json !== undefined ? { json } : {}) });
 
   before(async () => {
-    berth = await startBerth({ api: true });
-    await berth.client.create<Pool>(BerthTypes.Pool, { metadata: { name: pool }, spec: { default: true, public: true } });
-    for (const u of [alice, bob]) {
-      // Users and their personal teams come from the Deis dialect: the cluster API has no users of its own.
-      expect((await call(berth.apiURL, "POST", "/v1/auth/register", { json: { username: u, password: "opensesame", email: `${u}@example.com` } })).status).to.equal(201);
-      tokens[u] = (await call(berth.apiURL, "POST", "/v1/auth/login", { json: { username: u, password: "opensesame" } })).json<{ token: string }>().token;
-    }
+    ({ berth, tokens } = await startClusterApi(pool, [alice, bob]));
   });
   after(async () => {
     await berth.client.delete(BerthTypes.App, `pool-${pool}`, job).catch(() => undefined);
