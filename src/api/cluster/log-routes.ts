@@ -8,24 +8,22 @@
 // defaults), mounted into the job's pods at /etc/berth/loggers (a ConfigMap volume updates in
 // place: the running process sees a level change without a restart).
 import type { FastifyInstance } from "fastify";
-import { isAlreadyExists, isNotFound } from "../../kube/client.ts";
 import type { KubeObject } from "../../kube/resource.ts";
 import { Types } from "../../kube/resource.ts";
 import type { App, LogDefinition, LogLevel } from "../../model/kinds.ts";
 import { Labels } from "../../model/kinds.ts";
-import { withOwner } from "../../runtime/status.ts";
 import type { ApiDeps } from "../deps.ts";
 import { badRequest, fromKubernetes, notFound } from "../errors.ts";
 import type { Principal } from "../identity/principal.ts";
 import { canSeeApp } from "../identity/principal.ts";
 import type { P } from "./http.ts";
+import { loggersConfigMap } from "./store.ts";
 import { KEY, caller, isObject, objectBody, teamOf } from "./http.ts";
 import { LOG_LEVELS } from "./schema.ts";
 import type { Pod } from "./store.ts";
 import { podState } from "./job-routes.ts";
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
-export const loggersConfigMap = (job: string) => `${job}-loggers`;
 /** Logs are read whole up to this many bytes (the newest), then cut at the offset. */
 const MAX_LOG_BYTES = 8 << 20;
 
@@ -150,24 +148,9 @@ export function logRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const spec = await deps.cluster.updateSpec(team, deps.identity.team(team), (cur) => ({ ...cur, loggers: { ...cur.loggers, [id]: { ...cur.loggers?.[id], ...set } } }));
     // Delivered to the team's running jobs: their pods see the mounted file change in place.
     const data = Object.fromEntries(Object.entries(set).map(([leaf, level]) => [`default_${id}_${leaf}`, level]));
-    for (const app of apps.apps().filter((a) => a.metadata.labels?.[Labels.clusterJob] === "true" && a.spec.owner === team)) await writeLoggers(app, data);
+    for (const app of apps.apps().filter((a) => a.metadata.labels?.[Labels.clusterJob] === "true" && a.spec.owner === team)) await deps.cluster.writeLoggers(app, data);
     return spec.loggers?.[id] ?? {};
   });
-
-  /** Merges keys into the job's loggers ConfigMap (mounted into its pods), creating it owned by the App. */
-  const writeLoggers = async (app: App, data: Record<string, string>): Promise<void> => {
-    const name = loggersConfigMap(app.metadata.name ?? "");
-    try {
-      await client.mergePatch(Types.ConfigMap, app.metadata.namespace, name, { data });
-    } catch (e) {
-      if (!isNotFound(e)) throw fromKubernetes(e, "loggers");
-      const cm = withOwner<ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } }, data }, app);
-      await client.create(Types.ConfigMap, cm).catch(async (err: unknown) => {
-        if (!isAlreadyExists(err)) throw fromKubernetes(err, "loggers");
-        await client.mergePatch(Types.ConfigMap, app.metadata.namespace, name, { data });
-      });
-    }
-  };
 
   const allocLevels = async (app: App, pod: string): Promise<Record<string, Record<string, string>>> => {
     const cm = await client.getOrUndefined<ConfigMap>(Types.ConfigMap, app.metadata.namespace, loggersConfigMap(app.metadata.name ?? ""));
@@ -197,7 +180,7 @@ export function logRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const id = req.params.loggerID;
     if (!KEY.test(id) || id.includes("_")) throw badRequest(`invalid logger ID ${JSON.stringify(id)}`);
     const set = levels(objectBody(req));
-    await writeLoggers(app, Object.fromEntries(Object.entries(set).map(([leaf, level]) => [`${pod.metadata.name}_${id}_${leaf}`, level])));
+    await deps.cluster.writeLoggers(app, Object.fromEntries(Object.entries(set).map(([leaf, level]) => [`${pod.metadata.name}_${id}_${leaf}`, level])));
     return (await allocLevels(app, pod.metadata.name ?? ""))[id] ?? {};
   });
 }

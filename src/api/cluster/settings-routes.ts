@@ -77,6 +77,9 @@ async function converge(deps: ApiDeps, team: string, settings: Settings, actor: 
     } catch (e) {
       throw fromKubernetes(e, `job ${job.name}`);
     }
+    // Default logger levels set before the job existed reach its pods too.
+    const loggers = deps.cluster.defaultLoggerKeys(team);
+    if (Object.keys(loggers).length) await deps.cluster.writeLoggers(app, loggers);
     const secretName = Object.keys(privateEnv).length || app.spec.privateEnvSecret ? await apps.setPrivateEnv(app, privateEnv) : undefined;
     await apps.patch(
       app,

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { Gauge, register } from "prom-client";
 import type { KubeClient } from "../../kube/client.ts";
-import { isConflict, isNotFound } from "../../kube/client.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../../kube/client.ts";
+import { withOwner } from "../../runtime/status.ts";
 import type { KubeObject } from "../../kube/resource.ts";
 import { Types, keyOf, ownerRef } from "../../kube/resource.ts";
 import type { App, ClusterSettings, ClusterSettingsSpec, Team } from "../../model/kinds.ts";
@@ -117,6 +118,9 @@ if (!register.getSingleMetric("berth_cluster_api_long_polls")) {
   });
 }
 
+export const loggersConfigMap = (job: string) => `${job}-loggers`;
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+
 export class ClusterStore {
   readonly feed: ChangeFeed;
 
@@ -173,6 +177,28 @@ export class ClusterStore {
         throw fromKubernetes(e, `the settings of team ${team}`);
       }
     }
+  }
+
+  /** Merges keys into the job's loggers ConfigMap (mounted into its pods), creating it owned by the App. */
+  async writeLoggers(app: App, data: Record<string, string>): Promise<void> {
+    const name = loggersConfigMap(app.metadata.name ?? "");
+    try {
+      await this.client.mergePatch(Types.ConfigMap, app.metadata.namespace, name, { data });
+    } catch (e) {
+      if (!isNotFound(e)) throw fromKubernetes(e, "loggers");
+      const cm = withOwner<ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } }, data }, app);
+      await this.client.create(Types.ConfigMap, cm).catch(async (err: unknown) => {
+        if (!isAlreadyExists(err)) throw fromKubernetes(err, "loggers");
+        await this.client.mergePatch(Types.ConfigMap, app.metadata.namespace, name, { data });
+      });
+    }
+  }
+
+  /** The team's default logger levels as loggers ConfigMap keys (`default_<loggerID>_<leaf>`). */
+  defaultLoggerKeys(team: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [logger, leaves] of Object.entries(this.spec(team).loggers ?? {})) for (const [leaf, level] of Object.entries(leaves)) out[`default_${logger}_${leaf}`] = level;
+    return out;
   }
 
   secretIds(team: string): string[] {
