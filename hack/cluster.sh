@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real, local Kubernetes control plane for development and tests:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK fake nodes,
-# all on 127.0.0.1, built from Go modules by hack/build-binaries.sh.
+# all on 127.0.0.1, built from Go modules by hack/build-binaries.sh; next to them a real node
+# (kubelet, containerd, kube-proxy, CoreDNS, a registry: hack/cluster/node.sh) where pods run.
 #
 #   hack/cluster.sh up            build if needed, start (idempotent), wait until Ready
 #   hack/cluster.sh down          stop every process (state is kept)
@@ -10,6 +11,10 @@
 #   hack/cluster.sh kubeconfig    print the kubeconfig path
 #   hack/cluster.sh env           print shell exports (KUBECONFIG, PATH with the binaries)
 #   hack/cluster.sh stop  COMPONENT   / start COMPONENT   (fault tests: etcd, kube-apiserver, ...)
+#   hack/cluster.sh host-check    list what a real node left on the host; fails if anything
+#
+# BERTH_REAL_NODES=0 turns the real node off (KWOK nodes only, nothing needs root). It is on by
+# default; only one cluster per machine can run it (the others say so and run KWOK only).
 #
 # BERTH_CLUSTER names the cluster (default "local"; tests use "test"), so a developer's
 # cluster and the test cluster can run side by side. BERTH_CACHE (default ~/.cache/berth)
@@ -71,6 +76,7 @@ port_taken() { python3 -c "import socket,sys; s=socket.socket(); sys.exit(0 if s
 # cert NAME CN [O] [SANS]: a key pair signed by the cluster CA (or by CA=front-proxy-ca).
 cert() {
   local n=$1 cn=$2 o=${3:-} sans=${4:-} ca=${CA:-ca}
+  mkdir -p "$pki"
   [ -f "$pki/$n.crt" ] && return 0
   local subj="/CN=$cn"; [ -n "$o" ] && subj="/O=$o$subj"
   openssl req -new -newkey rsa:2048 -nodes -keyout "$pki/$n.key" -subj "$subj" -out "$pki/$n.csr" 2>/dev/null
@@ -95,12 +101,14 @@ ca() {
 
 make_pki() {
   mkdir -p "$pki"; chmod 700 "$pki"
-  [ -f "$pki/admin.crt" ] && return 0
-  log "generating certificates in $pki"
+  # Each certificate is made only when missing, so an older cluster gets the ones added since.
+  [ -f "$pki/admin.crt" ] || log "generating certificates in $pki"
   ca ca
   ca front-proxy-ca
   cert apiserver kube-apiserver "" "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1"
   cert admin berth-admin system:masters
+  # The apiserver's client identity towards kubelets (logs, exec, port-forward on the real node).
+  cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
   cert controller-manager system:kube-controller-manager
   cert scheduler system:kube-scheduler
   cert kwok kwok system:masters
@@ -134,8 +142,8 @@ EOF
 spawn() { # spawn NAME CMD...: start in its own session, log to logs/NAME.log
   local n=$1; shift
   running "$n" && return 0
-  # 8>&-: the daemon must not inherit (and so hold) the cluster lock.
-  setsid "$@" >>"$logs/$n.log" 2>&1 </dev/null 8>&- &
+  # 8>&- 7>&-: the daemon must not inherit (and so hold) the cluster's or the real node's lock.
+  setsid "$@" >>"$logs/$n.log" 2>&1 </dev/null 8>&- 7>&- &
   echo $! >"$run/$n.pid"
 }
 
@@ -159,6 +167,15 @@ start_etcd() {
   wait_for etcd 30 curl_ok "http://127.0.0.1:$ETCD_PORT/health"
 }
 
+# With the real node, the apiserver dials kubelets at their InternalIP (the node's name does not
+# resolve). Without it, the default order (Hostname first) is kept: KWOK's fake node IPs must
+# never be dialled, and with the real node BERTH-OUTPUT rejects them (hack/cluster/node.sh).
+kubelet_address_flags=()
+set_kubelet_address_flags() {
+  kubelet_address_flags=()
+  if [ "$REAL_NODES" != 0 ] && node_owned; then kubelet_address_flags=(--kubelet-preferred-address-types InternalIP,Hostname); fi
+}
+
 start_kube_apiserver() {
   spawn kube-apiserver "$bin_k8s/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
@@ -175,6 +192,8 @@ start_kube_apiserver() {
     --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
     --requestheader-extra-headers-prefix X-Remote-Extra- \
     --proxy-client-cert-file "$pki/front-proxy-client.crt" --proxy-client-key-file "$pki/front-proxy-client.key" \
+    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$pki/ca.crt" "${kubelet_address_flags[@]}" \
     --allow-privileged=true --profiling=false --v=1
   wait_for kube-apiserver 60 curl_ok --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
     "https://127.0.0.1:$APISERVER_PORT/readyz"
@@ -279,14 +298,22 @@ healthy() {
 }
 
 cmd_up() {
-  local start=$SECONDS
+  local start=$SECONDS want_node=0
   mkdir -p "$dir" "$logs" "$run"
-  "$here/build-binaries.sh"
+  if [ "$REAL_NODES" != 0 ]; then "$here/build-binaries.sh" kubernetes etcd kwok helm kubelet coredns
+  else "$here/build-binaries.sh" kubernetes etcd kwok helm; fi
   for t in curl openssl python3 setsid; do command -v "$t" >/dev/null || die "$t is required (hack/install-deps.sh installs it)"; done
   exec 8>"$dir/.lock"; flock 8
+  # The real node is claimed and started under a machine-wide lock: two clusters coming up at
+  # once cannot both take it.
+  if [ "$REAL_NODES" != 0 ]; then exec 7>"$cache/real-node.lock"; flock 7; fi
+  node_wanted && want_node=1
+  [ $want_node = 1 ] || exec 7>&-
+  set_kubelet_address_flags
   if [ -f "$dir/ports.env" ]; then
     source "$dir/ports.env"
-    if healthy; then log "already running: $kubeconfig"; print_where; return 0; fi
+    if healthy && { [ $want_node = 0 ] || node_healthy; }; then log "already running: $kubeconfig"; print_where; return 0; fi
+    apiserver_flags_current || { log "restarting kube-apiserver (kubelet flags changed)"; stop_component kube-apiserver; }
     # Ports of a stopped cluster may have been taken by someone else since.
     if ! running kube-apiserver && port_taken "$APISERVER_PORT"; then rm -f "$dir/ports.env"; fi
     if ! running etcd && port_taken "$ETCD_PORT"; then rm -f "$dir/ports.env"; fi
@@ -305,8 +332,20 @@ cmd_up() {
   wait_for "kwok nodes" 60 nodes_ready
   # The default ServiceAccount shows that the token controller works.
   wait_for "default service account" 30 kubectl get serviceaccount default -n default
+  if [ $want_node = 1 ]; then node_up; exec 7>&-; fi
   log "ready in $((SECONDS - start)) s"
   print_where
+}
+
+# apiserver_flags_current: a running apiserver was started with the kubelet flags wanted now.
+apiserver_flags_current() {
+  running kube-apiserver || return 0
+  local args has=0 want=0
+  args=$(cmdline_of "$(pid_of kube-apiserver)")
+  [[ $args == *--kubelet-client-certificate* ]] || return 1
+  [[ $args == *--kubelet-preferred-address-types* ]] && has=1
+  [ ${#kubelet_address_flags[@]} -gt 0 ] && want=1
+  [ $has = $want ]
 }
 
 print_where() {
@@ -315,10 +354,21 @@ kube-apiserver: https://127.0.0.1:$APISERVER_PORT ($KUBERNETES_VERSION)
 kubeconfig:     $kubeconfig
 try:            $bin_k8s/kubectl --kubeconfig $kubeconfig get nodes
 EOF
+  if node_owned && [ -d "$nd" ]; then
+    echo "real node:      $NODE_NAME ($NODE_IP), label berth.dev/node-group=real, taint berth.dev/real-node=true:NoSchedule"
+    echo "registry:       $REGISTRY (images: $(awk '{printf "%s ", $1}' "$nd/images.txt" 2>/dev/null | sed "s#$REGISTRY/##g"))"
+  fi
 }
 
 cmd_down() {
-  # Clients first, etcd last, each stop in parallel within its tier.
+  # The real node first (its pods leave through the apiserver), then the plane's clients, etcd
+  # last, each stop in parallel within its tier.
+  # Under the real node's lock, so that another cluster's `up` never takes it over half-stopped.
+  if node_owned; then
+    exec 7>"$cache/real-node.lock"; flock 7
+    node_owned && node_down
+    exec 7>&-
+  fi
   local c
   for c in kwok kube-scheduler kube-controller-manager; do stop_component "$c" & done
   wait
@@ -329,12 +379,17 @@ cmd_down() {
 
 cmd_status() {
   [ -f "$dir/ports.env" ] && source "$dir/ports.env"
-  for c in "${components[@]}"; do
+  local all=("${components[@]}")
+  node_owned && all+=("${node_components[@]}" registry-local)
+  for c in "${all[@]}"; do
     if running "$c"; then echo "$c: running (pid $(pid_of "$c"))"; else echo "$c: stopped"; fi
   done
   [ -f "$dir/ports.env" ] && print_where
   healthy
 }
+
+# shellcheck source=cluster/node.sh
+source "$here/cluster/node.sh"
 
 case ${1:-up} in
   up) cmd_up ;;
@@ -345,8 +400,17 @@ case ${1:-up} in
   env)
     echo "export KUBECONFIG=$kubeconfig"
     echo "export PATH=$bin_k8s:$bin_helm:$bin_etcd:$bin_kwok:\$PATH"
-    [ -f "$dir/ports.env" ] && sed 's/^/export BERTH_/' "$dir/ports.env" ;;
+    [ -f "$dir/ports.env" ] && sed 's/^/export BERTH_/' "$dir/ports.env"
+    if node_owned && running kubelet; then
+      echo "export BERTH_REGISTRY=$REGISTRY BERTH_REAL_NODE=$NODE_NAME"
+      running registry-local && echo "export BERTH_REGISTRY_LOCAL=127.0.0.1:$REGISTRY_PORT"
+    fi ;;
+  node-down) node_owned && node_down ;;   # by another cluster's `up` taking the node over (it holds the lock)
+  host-check)
+    left=$(node_leftovers)
+    if [ -n "$left" ]; then echo "$left"; exit 1; fi
+    echo "host clean: no bridge, iptables chain, mount, process or cgroup of a real node" ;;
   stop) source "$dir/ports.env"; stop_component "${2:?component}" ;;
-  start) source "$dir/ports.env"; start_component "${2:?component}" ;;
-  *) die "usage: $0 up|down|delete|status|kubeconfig|env|stop C|start C" ;;
+  start) source "$dir/ports.env"; set_kubelet_address_flags; start_component "${2:?component}" ;;
+  *) die "usage: $0 up|down|delete|status|kubeconfig|env|host-check|stop C|start C" ;;
 esac

@@ -6,12 +6,13 @@ import type { ApiDeps } from "../src/api/deps.ts";
 import { tsuruDialect } from "../src/api/tsuru/dialect.ts";
 import { deisDialect } from "../src/api/deis/dialect.ts";
 import { clusterDialect } from "../src/api/cluster/dialect.ts";
+import { cloudDialect } from "../src/api/cloud/dialect.ts";
 import { apiDocs, cliDoc } from "../src/api/coverage.ts";
 import { silentLogger } from "../src/log.ts";
 
 const tsv = process.env.BERTH_ENDPOINTS ?? new URL("../../shared/api-reference/endpoints.tsv", import.meta.url).pathname;
 // Registering routes touches no dependency: handlers are never called here.
-const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, clusterDialect] });
+const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, cloudDialect, clusterDialect] });
 await server.ready();
 mkdirSync(new URL("../docs/api", import.meta.url), { recursive: true });
 for (const [name, doc] of Object.entries(apiDocs(server, tsv))) {

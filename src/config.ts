@@ -18,6 +18,11 @@ export interface Config {
   retryPeriodMs: number;
   /** Namespace of Berth's own objects (the leader-election Lease). */
   namespace: string;
+  /**
+   * Namespaces whose Secrets the controllers watch (BERTH_SECRET_NAMESPACES, comma-separated),
+   * when RBAC grants Secrets only there; empty: cluster-wide.
+   */
+  secretNamespaces: string[];
   /** The e-mail that becomes administrator when it registers (unset: the first user to register). */
   bootstrapAdmin?: string;
   /** This replica's identity in leader election. */
@@ -36,7 +41,7 @@ export function parseDuration(value: string, name: string): number {
   return Number(m[1]) * (UNIT_MS[m[2] ?? "s"] ?? 1000);
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535): number {
+export function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
@@ -44,7 +49,7 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, ma
   return n;
 }
 
-function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+export function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name]?.toLowerCase();
   if (raw === undefined || raw === "") return fallback;
   if (["1", "true", "yes"].includes(raw)) return true;
@@ -71,6 +76,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     renewDeadlineMs,
     retryPeriodMs,
     namespace: env.BERTH_NAMESPACE ?? "berth-system",
+    secretNamespaces: (env.BERTH_SECRET_NAMESPACES ?? "").split(",").map((n) => n.trim()).filter(Boolean),
     bootstrapAdmin: env.BERTH_ADMIN_EMAIL || undefined,
     identity: env.BERTH_POD_NAME ?? `${hostname()}-${process.pid}`,
     aggregation: {

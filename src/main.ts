@@ -1,18 +1,22 @@
 // berth run [--no-controllers] [--no-api]: the operator and the API server in one process.
+// berth router [--port N] [--listen ADDRESS]...: the data plane (src/router/), its own process.
 import { loadConfig } from "./config.ts";
 import { setupAppController } from "./controllers/app-controller.ts";
 import { setupPoolController } from "./controllers/pool-controller.ts";
 import { setupServiceInstanceController } from "./controllers/service-instance-controller.ts";
 import { setupTokenController } from "./controllers/token-controller.ts";
+import { setupTeamController } from "./controllers/team-controller.ts";
 import { KubeClient, defaultKubeConfig } from "./kube/client.ts";
 import { createLogger } from "./log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { apiDeps, startAggregatedApi, startApi } from "./api/start.ts";
+import { routerCommand } from "./router/command.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command = "run"] = argv;
+  if (command === "router") return routerCommand(argv.slice(1));
   if (command !== "run") {
-    process.stderr.write("usage: berth run [--no-controllers] [--no-api]\n");
+    process.stderr.write("usage: berth run [--no-controllers] [--no-api]\n       berth router [--port N] [--listen ADDRESS]... [--apps-domain DOMAIN]\n");
     return 2;
   }
   const config = loadConfig(argv);
@@ -37,9 +41,10 @@ async function main(argv: string[]): Promise<number> {
       : undefined,
   });
   if (config.controllers) {
-    setupAppController(manager, config.concurrency);
+    setupAppController(manager, config.concurrency, config.secretNamespaces);
     setupPoolController(manager);
     setupTokenController(manager);
+    setupTeamController(manager);
     setupServiceInstanceController(manager);
   }
   const deps = config.api ? apiDeps(manager, config.namespace, log, config.bootstrapAdmin) : undefined;

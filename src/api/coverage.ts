@@ -54,13 +54,14 @@ export function coverageMarkdown(rows: Coverage[], title = "tsuru API in Berth",
   return lines.join("\n");
 }
 
-/** Every dialect's coverage document, from the same server. */
-export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cluster", { markdown: string; rows: Coverage[]; summary: string }> {
+/** Every dialect's coverage documents, from the same server. */
+export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cloud" | "cluster", { markdown: string; rows: Coverage[]; summary: string }> {
   const summary = (rows: Coverage[]) =>
     `${rows.filter((r) => r.status === "served").length} served, ${rows.filter((r) => r.status === "machinery").length} machinery, ${rows.filter((r) => r.status === "not yet").length} not yet`;
   const tsuru = coverage(server, documentedEndpoints(tsv, "tsuru"));
   const deis = coverage(server, documentedEndpoints(tsv, "deis"), "", []);
   const cluster = coverage(server, documentedEndpoints(tsv, "cluster"), "", []);
+  const cloud = coverage(server, documentedEndpoints(tsv, "cloud"), "", []);
   return {
     tsuru: {
       rows: tsuru,
@@ -76,6 +77,14 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       markdown: coverageMarkdown(deis, "Deis v1 API in Berth", [
         "JSON bodies, `Authorization: token <t>`, paged lists `{count,next,previous,results}` (`page`, `page_size`), errors as Django REST Framework renders them. Paths work with and without the trailing slash. `POST` and `DELETE /v1/apps/{app}/perms/{username}` both revoke (the document says POST, the CLI sends DELETE).",
         "Per-user app permissions map onto Berth's teams: each Deis user has a personal team `user-<name>`, and sharing an app grants that team.",
+      ]),
+    },
+    cloud: {
+      rows: cloud,
+      summary: summary(cloud),
+      markdown: coverageMarkdown(cloud, "Cloud services API in Berth", [
+        "JSON, HTTP Basic `key id : key secret` (a `CloudKey` Token of a Team, role admin, developer or read-only), every answer in the envelope `{\"status\", \"requestId\", \"result\"}` or `{\"status\", \"requestId\", \"error\"}`; ids are UUIDs, times RFC 3339.",
+        "Organizations are Teams (`GET /v1/organizations` and `GET /v1/organizations/{organizationId}` are served too: the key's own organization, id = the Team's uid, shown in its status); services are ServiceInstances of the ServiceClass labelled `berth.dev/cloud=true`; backups are the Jobs of an instance's backup CronJob. See [../cloud-api.md](../cloud-api.md).",
       ]),
     },
     cluster: {

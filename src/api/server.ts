@@ -90,6 +90,23 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
     requestTimeout: 120_000,
     keepAliveTimeout: 65_000,
     rewriteUrl: (req: { url?: string }) => (opts.rewriteUrl ? opts.rewriteUrl(req.url ?? "/") : (req.url ?? "/")),
+    // Errors the router raises before any route (a malformed URL, a path parameter over
+    // maxParamLength) are answered in the shape of the dialect whose prefix the path is under.
+    frameworkErrors: (err, req, reply) => {
+      const path = pathOnly(req.url);
+      let best: Dialect<Deps> | undefined;
+      let bestLength = -1;
+      for (const d of opts.dialects) {
+        for (const p of d.prefixes) {
+          const full = `${opts.basePath ?? ""}${p}`;
+          if ((path === full || path.startsWith(`${full}/`)) && full.length > bestLength) [best, bestLength] = [d, full.length];
+        }
+      }
+      const apiErr = toApiError(err);
+      const r = reply as unknown as FastifyReply;
+      if (best) best.sendError(r, apiErr);
+      else void r.code(apiErr.status).send({ error: apiErr.message });
+    },
   });
   app.register(formbody);
   // Deis' CLI sends JSON; bodies that are empty with a JSON content type are allowed.

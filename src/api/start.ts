@@ -10,9 +10,14 @@ import { rewriteTsuruVersion, tsuruDialect } from "./tsuru/dialect.ts";
 import { deisDialect } from "./deis/dialect.ts";
 import { clusterDialect } from "./cluster/dialect.ts";
 import { ClusterStore } from "./cluster/store.ts";
+import { cloudDialect } from "./cloud/dialect.ts";
 import { IdentityStore } from "./identity/store.ts";
 import { AppStore } from "./apps/store.ts";
-import { BerthTypes } from "../model/kinds.ts";
+import { BerthTypes, Labels } from "../model/kinds.ts";
+import { Types } from "../kube/resource.ts";
+
+/** Every dialect, each under its own prefixes: tsuru (/tsuru, /1.x), Deis (/v1), cloud (/v1/organizations), cluster (its own /v1/... and /secrets/... paths, and /cluster). */
+export const DIALECTS = [tsuruDialect, deisDialect, cloudDialect, clusterDialect];
 
 export interface RunningApi {
   port: number;
@@ -25,6 +30,8 @@ const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, Berth
 /** Registers the caches the API reads; call before the manager starts. */
 export function apiDeps(manager: Manager, namespace: string, log: Logger, bootstrapAdmin?: string): ApiDeps {
   for (const t of CACHED_KINDS) manager.informers.informerFor(t);
+  // The cloud API's backups: Jobs of instances' backup CronJobs.
+  manager.informers.informerFor(Types.Job, { labelSelector: `${Labels.backup}=true` });
   const identity = new IdentityStore(manager.client, manager.informers, namespace, bootstrapAdmin);
   let ready = false;
   // Nothing but /healthz and /readyz answers until every cache has synced and the
@@ -61,7 +68,7 @@ async function retry(op: () => Promise<void>, log: Logger): Promise<void> {
 }
 
 export async function startApi(deps: ApiDeps, config: Pick<Config, "apiHost" | "apiPort">, log: Logger): Promise<RunningApi> {
-  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: [tsuruDialect, deisDialect, clusterDialect], rewriteUrl: rewriteTsuruVersion, ready: deps.ready });
+  const app = buildServer<ApiDeps>({ log: log.child({ component: "api" }), deps, dialects: DIALECTS, rewriteUrl: rewriteTsuruVersion, ready: deps.ready });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const address = app.server.address();
   return { port: typeof address === "object" && address ? address.port : config.apiPort, close: () => app.close() };
@@ -87,6 +94,8 @@ export async function startAggregatedApi(deps: ApiDeps, o: AggregationOptions, l
   const app = buildServer<ApiDeps>({
     log: log.child({ component: "aggregated-api" }),
     deps,
+    // Not the cloud dialect: its callers authenticate with HTTP Basic API keys, which the
+    // aggregator (authenticating the Kubernetes user) does not pass on.
     dialects: [tsuruDialect, deisDialect],
     basePath,
     https: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: cfg.clientCA, requestCert: true, rejectUnauthorized: false },

@@ -3,12 +3,14 @@ import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
 import type { App, Release, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
-import { AppReconciler } from "../reconcilers/app.ts";
+import { AppReconciler, PENDING_PODS } from "../reconcilers/app.ts";
+import type { PodLike } from "../reconcilers/desired/pod-problems.ts";
+import { imageProblem } from "../reconcilers/desired/pod-problems.ts";
 import type { Manager } from "../runtime/manager.ts";
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
 
-export function setupAppController(mgr: Manager, concurrency: number): void {
+export function setupAppController(mgr: Manager, concurrency: number, secretNamespaces: readonly string[] = []): void {
   const f = mgr.informers;
   const apps = f.informerFor<App>(BerthTypes.App);
   apps.addIndex("pool", (a) => [a.spec.pool ?? ""]);
@@ -36,14 +38,23 @@ export function setupAppController(mgr: Manager, concurrency: number): void {
     .watches(BerthTypes.Plan, byIndex("plan"))
     .watches(BerthTypes.ServiceInstance, bound)
     .watches(BerthTypes.ServiceClass, (cls) => apps.store.list().filter((a) => a.spec.serviceBindings?.length).filter((a) => usesClass(a, cls.metadata.name ?? "")).map(keyOfApp))
-    // Every Secret the reconciler reads triggers it: the private environment (labelled with its
-    // app) and the credentials of bound instances (labelled with their instance).
-    .watches(Types.Secret, (s) => {
+    // Pods that cannot pull their image: their App's status says why. Only those enqueue (KWOK's
+    // pods, thousands in benchmarks, go from Pending to Running without ever waiting on a pull).
+    .watches<PodLike>(Types.Pod, (pod) => {
+      const app = pod.metadata.labels?.[Labels.app];
+      return app && imageProblem([pod]) ? [{ namespace: pod.metadata.namespace, name: app }] : [];
+    }, PENDING_PODS)
+    .withOptions({ concurrency });
+  // Every Secret the reconciler reads triggers it: the private environment (labelled with its
+  // app) and the credentials of bound instances (labelled with their instance). Cluster-wide,
+  // or in each of secretNamespaces where RBAC grants Secrets only there.
+  for (const namespace of secretNamespaces.length ? secretNamespaces : [undefined]) {
+    b.watches(Types.Secret, (s) => {
       const app = s.metadata.labels?.[Labels.app];
       return app ? [{ namespace: s.metadata.namespace, name: app }] : [];
-    }, { labelSelector: Labels.app })
-    .watches(Types.Secret, (s) => bound({ metadata: { namespace: s.metadata.namespace, name: s.metadata.labels?.[Labels.instance] ?? "" } }), { labelSelector: Labels.instance })
-    .withOptions({ concurrency });
+    }, { namespace, labelSelector: Labels.app });
+    b.watches(Types.Secret, (s) => bound({ metadata: { namespace: s.metadata.namespace, name: s.metadata.labels?.[Labels.instance] ?? "" } }), { namespace, labelSelector: Labels.instance });
+  }
   for (const t of [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress]) b.owns(t, MANAGED);
   b.complete(new AppReconciler(mgr.client, f, mgr.events));
 }

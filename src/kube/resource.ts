@@ -114,5 +114,6 @@ export const Types = {
   Ingress: { group: "networking.k8s.io", version: "v1", kind: "Ingress", plural: "ingresses", namespaced: true },
   NetworkPolicy: { group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", plural: "networkpolicies", namespaced: true },
   Job: { group: "batch", version: "v1", kind: "Job", plural: "jobs", namespaced: true },
+  CronJob: { group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", namespaced: true },
   Lease: { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true },
 } satisfies Record<string, ResourceType>;

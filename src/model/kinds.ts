@@ -28,6 +28,8 @@ export const Labels = {
   process: "berth.dev/process",
   release: "berth.dev/release",
   instance: "berth.dev/service-instance",
+  /** On a Job or CronJob: it backs up the service instance named by Labels.instance. */
+  backup: "berth.dev/backup",
   pool: "berth.dev/pool",
   /** On Apps converged from a team's cluster API settings (their pods get the loggers ConfigMap). */
   clusterJob: "berth.dev/cluster-job",
@@ -160,7 +162,15 @@ export interface RoleBinding {
   contextValue?: string;
 }
 
-export type Team = KubeObject & { spec: { displayName?: string; description?: string; tags?: string[]; quota?: { apps?: number } } };
+export type Team = KubeObject & {
+  spec: { displayName?: string; description?: string; tags?: string[]; quota?: { apps?: number } };
+  /** organizationId: the team as an organization of the cloud API (its uid: a stable UUID). */
+  status?: CommonStatus & { organizationId?: string };
+};
+
+/** Roles of a cloud API key in its organization (a Team). */
+export const CLOUD_KEY_ROLES = ["admin", "developer", "read-only"] as const;
+export type CloudKeyRole = (typeof CLOUD_KEY_ROLES)[number];
 
 export interface UserSpec {
   email: string;
@@ -176,7 +186,8 @@ export type Role = KubeObject & { spec: { contextType: string; description?: str
 
 export interface TokenSpec {
   owner: { kind: "User" | "Team"; name: string };
-  kind?: "Session" | "APIKey" | "Team";
+  /** CloudKey: a cloud API key (HTTP Basic key id:secret), owned by a Team, one role of CLOUD_KEY_ROLES. */
+  kind?: "Session" | "APIKey" | "Team" | "CloudKey";
   roles?: RoleBinding[];
   expires?: string;
   description?: string;
@@ -194,6 +205,17 @@ export interface ServiceClassSpec {
   bindEnv?: { name: string; value: string }[];
   username?: string;
   plans: { name: string; description?: string; cpu?: string; memory?: string; storage?: string }[];
+  /** Backups of instances: a CronJob per instance runs this container with the instance's credentials. */
+  backup?: ServiceClassBackup;
+}
+
+export interface ServiceClassBackup {
+  image: string;
+  command: string[];
+  /** Cron schedule (default: daily at 03:00). */
+  schedule?: string;
+  /** A PersistentVolumeClaim (in the instance's namespace) mounted at /backup; without it the command writes where it likes (an object store). */
+  claimName?: string;
 }
 export type ServiceClass = KubeObject & { spec: ServiceClassSpec };
 
@@ -208,10 +230,37 @@ export interface ServiceInstanceSpec {
   parameters?: Record<string, string>;
   ipAccessList?: { source: string; description?: string }[];
   passwordRotation?: string;
+  /**
+   * The API's password request: the instance takes its password (or the password's hashes) from
+   * Secret `<name>-password-request` whose berth.dev/password-request annotation equals this.
+   */
+  passwordRequest?: string;
+  /** Name shown by the cloud API (any text; the object name must be DNS-safe). */
+  displayName?: string;
+  tier?: ServiceTier;
+  provider?: string;
+  region?: string;
+  scaling?: ServiceScaling;
+  /** Restore from this backup (a backup Job's uid) when the instance first starts. */
+  restoreFrom?: string;
 }
+
+export type ServiceTier = "development" | "production";
+
+export interface ServiceScaling {
+  minTotalMemoryGb?: number;
+  maxTotalMemoryGb?: number;
+  numReplicas?: number;
+  idleScaling?: boolean;
+  idleTimeoutMinutes?: number;
+}
+
+/** What the cloud API reports as a service's state. */
+export type ServicePhase = "provisioning" | "starting" | "running" | "stopping" | "stopped" | "idle" | "terminating";
+
 export type ServiceInstance = KubeObject & {
   spec: ServiceInstanceSpec;
-  status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string };
+  status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string; state?: ServicePhase; readyReplicas?: number };
 };
 
 export type LogLevel = "debug" | "info" | "warning" | "error" | "fatal" | "panic";

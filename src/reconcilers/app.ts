@@ -17,6 +17,8 @@ import type { InformerFactory } from "../runtime/informer.ts";
 import { updateStatus } from "../runtime/status.ts";
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from "../runtime/types.ts";
 import { admit, planFor, poolFor } from "./desired/admission.ts";
+import type { PodLike } from "./desired/pod-problems.ts";
+import { imageProblem } from "./desired/pod-problems.ts";
 import { bindingEnv } from "./desired/bindings.ts";
 import type { EnvSources, ReleaseContent } from "./desired/release.ts";
 import { contentHash, desiredReleaseSecret, latestRelease, nextRelease, releasesToPrune } from "./desired/release.ts";
@@ -29,6 +31,8 @@ type Deployment = KubeObject & {
 type ObservedProcess = ProcessStatus & { total: number };
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
+/** Only pods that have not started are cached (a handful, even with thousands of apps running). */
+export const PENDING_PODS = { labelSelector: `${Labels.managedBy}=berth`, fieldSelector: "status.phase=Pending" };
 export const APP_CHILDREN: ResourceType[] = [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress];
 
 /** A released process with the unit count the App asks for now (0 when the App dropped it). */
@@ -225,11 +229,13 @@ export class AppReconciler implements Reconciler {
     const allReady = observed.every((p) => p.ready >= p.desired && (p.updated ?? 0) >= p.desired && p.total <= p.desired);
     const gen = app.metadata.generation;
     const state = app.spec.state ?? "Running";
+    const pending = allReady ? [] : this.cache<PodLike>(Types.Pod, PENDING_PODS).list(ns).filter((p) => p.metadata.labels?.[Labels.app] === name && p.metadata.labels?.[Labels.release] === version);
+    const problem = imageProblem(pending);
     let conditions = setCondition(app.status?.conditions, {
       type: "Ready",
       status: allReady ? "True" : "False",
-      reason: allReady ? (state === "Running" ? "Running" : state) : "RollingOut",
-      message: allReady ? `${version}: ${ready}/${desired} units ready` : `${version} rolling out: ${ready}/${desired} units ready`,
+      reason: allReady ? (state === "Running" ? "Running" : state) : (problem?.reason ?? "RollingOut"),
+      message: allReady ? `${version}: ${ready}/${desired} units ready` : `${version} rolling out: ${ready}/${desired} units ready${problem ? `; ${problem.message}` : ""}`,
       observedGeneration: gen,
     });
     conditions = setCondition(conditions, {

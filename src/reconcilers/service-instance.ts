@@ -1,8 +1,10 @@
-// ServiceInstance reconciler: a credentials Secret with a generated password, the
-// instance's workload (Deployment or StatefulSet) and Service, a NetworkPolicy from the IP
-// access list. While apps bind the instance, a finalizer holds its deletion and the status
+// ServiceInstance reconciler: a credentials Secret (a generated password, or the one the API
+// asked for), the instance's workload (Deployment or StatefulSet, replicas from its state and
+// scaling) and Service, a NetworkPolicy from the IP access list, an HPA from its memory bounds
+// and a backup CronJob when its class configures backups. While apps bind the instance, a finalizer holds its deletion and the status
 // says which apps block it.
 import { createHash, randomBytes } from "node:crypto";
+import { CREDENTIALS_STAMP, PASSWORD_REQUEST, backupCronJobName, credentialsDecision, desiredBackupCronJob, desiredInstanceHpa, instanceReplicas, passwordRequestSecretName, servicePhase } from "./desired/service-instance.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
@@ -16,8 +18,7 @@ import type { ObjectKey, ReconcileResult, Reconciler } from "../runtime/types.ts
 import { PermanentError } from "../runtime/types.ts";
 
 export const IN_USE_FINALIZER = "berth.dev/bound-apps";
-const ROTATION = "berth.dev/password-rotation";
-type Workload = KubeObject & { status?: { readyReplicas?: number } };
+type Workload = KubeObject & { spec?: { replicas?: number }; status?: { replicas?: number; readyReplicas?: number } };
 type SecretObj = KubeObject & { data?: Record<string, string> };
 
 export const credentialsSecretName = (instance: string) => `${instance}-credentials`;
@@ -38,6 +39,7 @@ export function desiredInstanceObjects(si: ServiceInstance, cls: ServiceClass, c
     ...keys.map((k) => ({ name: credentialVar(k), valueFrom: { secretKeyRef: { name: secretName, key: k } } })),
     ...(cls.spec.env ?? []).map((e) => ({ name: e.name, value: refer(e.value) })),
     ...Object.entries(si.spec.parameters ?? {}).map(([k, v]) => ({ name: `PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`, value: v })),
+    ...(si.spec.restoreFrom ? [{ name: "RESTORE_FROM_BACKUP", value: si.spec.restoreFrom }] : []),
   ];
   const resources = plan?.cpu || plan?.memory ? { requests: { ...(plan.cpu ? { cpu: plan.cpu } : {}), ...(plan.memory ? { memory: plan.memory } : {}) }, limits: { ...(plan.memory ? { memory: plan.memory } : {}) } } : undefined;
   const podSpec = {
@@ -45,7 +47,7 @@ export function desiredInstanceObjects(si: ServiceInstance, cls: ServiceClass, c
     metadata: { labels, annotations: { "berth.dev/credentials-hash": createHash("sha256").update(canonicalJSON(creds)).digest("hex").slice(0, 16) } },
     spec: { containers: [{ name: "service", image: cls.spec.image, ports: [{ name: "service", containerPort: cls.spec.port }], env, ...(resources ? { resources } : {}) }] },
   };
-  const replicas = si.spec.state === "Stopped" ? 0 : 1;
+  const replicas = instanceReplicas(si);
   const statefulSet = cls.spec.workload === "StatefulSet";
   const workload = statefulSet
     ? { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name, namespace: ns, labels }, spec: { replicas, serviceName: name, selector: { matchLabels: labels }, template: podSpec } }
@@ -126,54 +128,84 @@ export class ServiceInstanceReconciler implements Reconciler {
       throw new PermanentError(`plan "${si.spec.plan}" is not one of ${cls.metadata.name}'s plans`);
     }
     const creds = await this.credentials(si, cls);
+    if ("wait" in creds) {
+      await updateStatus(this.client, BerthTypes.ServiceInstance, si, {
+        ...si.status,
+        state: si.status?.state ?? "provisioning",
+        conditions: setCondition(si.status?.conditions, { type: "Ready", status: "False", reason: "WaitingForPassword", message: creds.wait, observedGeneration: gen }),
+      });
+      return { requeueAfterMs: 1000 };
+    }
     const objs = desiredInstanceObjects(si, cls, creds);
-    const types = [cls.spec.workload === "StatefulSet" ? Types.StatefulSet : Types.Deployment, Types.Service, Types.NetworkPolicy];
+    const workloadKind = cls.spec.workload === "StatefulSet" ? "StatefulSet" : "Deployment";
+    const types = [workloadKind === "StatefulSet" ? Types.StatefulSet : Types.Deployment, Types.Service, Types.NetworkPolicy];
     for (const [i, o] of objs.entries()) await applyIfChanged(this.client, types[i]!, o, undefined);
+    await this.applyOrDelete(Types.HorizontalPodAutoscaler, key.namespace, key.name, desiredInstanceHpa(si, workloadKind), si);
+    await this.applyOrDelete(Types.CronJob, key.namespace, backupCronJobName(key.name), desiredBackupCronJob(si, cls, credentialsSecretName(key.name)), si);
     const workload = await this.client.getOrUndefined<Workload>(types[0]!, key.namespace, key.name);
-    const want = si.spec.state === "Stopped" ? 0 : 1;
-    const ready = (workload?.status?.readyReplicas ?? 0) >= want;
+    const want = instanceReplicas(si);
+    const phase = servicePhase(si, workload ? { replicas: workload.status?.replicas ?? workload.spec?.replicas, readyReplicas: workload.status?.readyReplicas } : undefined);
+    const ready = phase === "running" || phase === "stopped";
     await updateStatus(this.client, BerthTypes.ServiceInstance, si, {
       observedGeneration: gen,
       secretName: credentialsSecretName(key.name),
       endpoint: `${creds.HOST}:${creds.PORT}`,
       boundApps: bound.join(","),
+      state: phase,
+      readyReplicas: workload?.status?.readyReplicas ?? 0,
       conditions: setCondition(si.status?.conditions, {
         type: "Ready",
         status: ready ? "True" : "False",
-        reason: ready ? (want ? "Running" : "Stopped") : "Starting",
-        message: ready ? `serving at ${creds.HOST}:${creds.PORT}` : "waiting for the instance to start",
+        reason: ready ? (want ? "Running" : "Stopped") : phase === "stopping" ? "Stopping" : "Starting",
+        message: ready ? (want ? `serving at ${creds.HOST}:${creds.PORT}` : "stopped: no pods run") : phase === "stopping" ? "waiting for the pods to stop" : "waiting for the instance to start",
         observedGeneration: gen,
       }),
     });
     if (!ready) return { requeueAfterMs: 2000 };
   }
 
-  /** The credentials Secret; a new password when missing or when spec.passwordRotation changed. */
-  private async credentials(si: ServiceInstance, cls: ServiceClass): Promise<Record<string, string>> {
+  /** Applies desired when there is one, else deletes what an earlier spec made (ours only). */
+  private async applyOrDelete(type: typeof Types.CronJob, ns: string | undefined, name: string, desired: KubeObject | undefined, si: ServiceInstance): Promise<void> {
+    if (desired) {
+      await applyIfChanged(this.client, type, withOwner(desired, si), undefined);
+      return;
+    }
+    const existing = await this.client.getOrUndefined(type, ns, name);
+    if (existing?.metadata.ownerReferences?.some((r) => r.uid === si.metadata.uid)) await this.client.delete(type, ns, name).catch(() => undefined);
+  }
+
+  /**
+   * The credentials Secret: kept while its stamp matches the spec; otherwise a new password
+   * (a rotation) or the one the API asked for (spec.passwordRequest, read from its request Secret).
+   */
+  private async credentials(si: ServiceInstance, cls: ServiceClass): Promise<Record<string, string> | { wait: string }> {
     const name = credentialsSecretName(si.metadata.name ?? "");
     const ns = si.metadata.namespace;
-    const existing = await this.client.getOrUndefined<SecretObj>(Types.Secret, ns, name);
-    const rotation = si.spec.passwordRotation ?? "";
     const decode = (d: Record<string, string> = {}) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
-    if (existing && (existing.metadata.annotations?.[ROTATION] ?? "") === rotation) return decode(existing.data);
-    const creds = {
-      HOST: `${si.metadata.name}.${ns}.svc`,
-      PORT: String(cls.spec.port),
-      USERNAME: cls.spec.username ?? si.metadata.name ?? "",
-      PASSWORD: randomBytes(18).toString("base64url"),
-      INSTANCE: si.metadata.name ?? "",
-    };
+    const existing = await this.client.getOrUndefined<SecretObj>(Types.Secret, ns, name);
+    const request = si.spec.passwordRequest ? await this.client.getOrUndefined<SecretObj>(Types.Secret, ns, passwordRequestSecretName(si.metadata.name ?? "")) : undefined;
+    const mine = (s: SecretObj | undefined) => (s && s.metadata.ownerReferences?.some((r) => r.uid === si.metadata.uid) ? s : undefined);
+    const base = { HOST: `${si.metadata.name}.${ns}.svc`, PORT: String(cls.spec.port), USERNAME: cls.spec.username ?? si.metadata.name ?? "", INSTANCE: si.metadata.name ?? "" };
+    const decision = credentialsDecision(
+      si,
+      base,
+      existing ? { stamp: existing.metadata.annotations?.[CREDENTIALS_STAMP] ?? "", data: decode(existing.data) } : undefined,
+      mine(request) ? { id: request?.metadata.annotations?.[PASSWORD_REQUEST] ?? "", data: decode(request?.data) } : undefined,
+      () => randomBytes(18).toString("base64url"),
+    );
+    if (decision.action === "keep") return decode(existing?.data);
+    if (decision.action === "wait") return { wait: decision.reason };
     const secret = withOwner(
       {
         apiVersion: "v1",
         kind: "Secret",
-        metadata: { name, namespace: ns, labels: { [Labels.instance]: si.metadata.name ?? "", [Labels.managedBy]: "berth" }, annotations: { [ROTATION]: rotation } },
+        metadata: { name, namespace: ns, labels: { [Labels.instance]: si.metadata.name ?? "", [Labels.managedBy]: "berth" }, annotations: { [CREDENTIALS_STAMP]: decision.stamp } },
         type: "Opaque",
-        data: Object.fromEntries(Object.entries(creds).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+        data: Object.fromEntries(Object.entries(decision.creds).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
       },
       si,
     );
     await this.client.apply(Types.Secret, secret, "berth-controller", { force: true });
-    return creds;
+    return decision.creds;
   }
 }

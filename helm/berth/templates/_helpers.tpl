@@ -13,6 +13,68 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/name: berth
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
-{{- define "berth.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}{{ default (include "berth.fullname" .) .Values.serviceAccount.name }}{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
+{{- /* Per component (controllers, api): call with (dict "ctx" $ "component" "api"). */ -}}
+{{- define "berth.component.name" -}}
+{{ printf "%s-%s" (include "berth.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+{{- define "berth.component.selectorLabels" -}}
+{{ include "berth.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+{{- define "berth.component.labels" -}}
+{{ include "berth.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+{{- /* A component's service account: its own unless serviceAccount.create is false. */ -}}
+{{- define "berth.component.serviceAccountName" -}}
+{{- $values := index .ctx.Values .component -}}
+{{- if .ctx.Values.serviceAccount.create -}}{{ default (include "berth.component.name" .) $values.serviceAccountName }}{{- else -}}{{ default "default" $values.serviceAccountName }}{{- end -}}
+{{- end -}}
+{{- /*
+Binds a component's <name>-secrets ClusterRole: cluster-wide by default (pools create their
+namespaces at run time, and Apps may be created with kubectl anywhere), or with
+rbac.secretNamespaces a RoleBinding in each listed namespace only. kube-system is refused.
+*/ -}}
+{{- define "berth.secretsBindings" -}}
+{{- $name := include "berth.component.name" . -}}
+{{- $labels := include "berth.component.labels" . -}}
+{{- $sa := include "berth.component.serviceAccountName" . -}}
+{{- $ns := .ctx.Release.Namespace -}}
+{{- if not .ctx.Values.rbac.secretNamespaces }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {{ $name }}-secrets
+  labels: {{- $labels | nindent 4 }}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {{ $name }}-secrets}
+subjects:
+  - {kind: ServiceAccount, name: {{ $sa }}, namespace: {{ $ns }}}
+{{- else }}
+{{- range $target := .ctx.Values.rbac.secretNamespaces }}
+{{- if eq $target "kube-system" }}{{ fail "rbac.secretNamespaces: Berth never gets Secrets in kube-system" }}{{ end }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ $name }}-secrets
+  namespace: {{ $target }}
+  labels: {{- $labels | nindent 4 }}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {{ $name }}-secrets}
+subjects:
+  - {kind: ServiceAccount, name: {{ $sa }}, namespace: {{ $ns }}}
+{{- end }}
+{{- end }}
+{{- end -}}
+{{- /* The router's own name label, so the controller Deployment's selector never matches its pods. */ -}}
+{{- define "berth.router.selectorLabels" -}}
+app.kubernetes.io/name: berth-router
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+{{- define "berth.router.labels" -}}
+{{ include "berth.router.selectorLabels" . }}
+app.kubernetes.io/component: router
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}

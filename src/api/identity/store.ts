@@ -2,13 +2,13 @@
 // server and then wait until the cache has seen them, so a client that writes then reads
 // sees its write. Passwords live only as scrypt hashes in Secrets of Berth's namespace;
 // tokens only as SHA-256 hashes on Token objects.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { KubeClient } from "../../kube/client.ts";
 import { isAlreadyExists, isNotFound } from "../../kube/client.ts";
 import { ownerRef } from "../../kube/resource.ts";
 import type { KubeObject, ResourceType } from "../../kube/resource.ts";
 import { Types, keyOf } from "../../kube/resource.ts";
-import type { Team, Token, User } from "../../model/kinds.ts";
+import type { CloudKeyRole, Team, Token, User } from "../../model/kinds.ts";
 import { BerthTypes, Labels } from "../../model/kinds.ts";
 import type { InformerFactory } from "../../runtime/informer.ts";
 import type { Store } from "../../runtime/store.ts";
@@ -208,7 +208,8 @@ export class IdentityStore {
   private readonly throttle = new LoginThrottle(10);
   private readonly ipThrottle = new LoginThrottle(100);
 
-  async issueToken(user: User, kind: "Session" | "APIKey", expires?: Date): Promise<string> {
+  /** A new token for user (shown once; stored as its hash). Sessions always expire (default 7 days). */
+  async issueToken(user: User, kind: "Session" | "APIKey", expires: Date | undefined = kind === "Session" ? new Date(Date.now() + SESSION_MS) : undefined): Promise<string> {
     const token = newToken();
     const hash = tokenHash(token);
     await this.write(BerthTypes.Token, "token", () =>
@@ -258,7 +259,8 @@ export class IdentityStore {
     const hash = tokenHash(token);
     const t = this.tokenInformer().store.byIndex("hash", hash)[0];
     const expires = t?.spec.expires ? Date.parse(t.spec.expires) : undefined;
-    if (!t || (expires !== undefined && expires <= Date.now())) throw unauthorized();
+    // A cloud API key is a key id and a secret together (HTTP Basic): never a bearer token alone.
+    if (!t || t.spec.kind === "CloudKey" || (expires !== undefined && expires <= Date.now())) throw unauthorized();
     if (t.spec.owner.kind === "Team") {
       // A team token acts for its team, and for the teams its roles name.
       const extra = (t.spec.roles ?? []).filter((r) => r.contextType === "team" && r.contextValue).map((r) => r.contextValue!);
@@ -268,6 +270,45 @@ export class IdentityStore {
     const ownerUid = t.metadata.ownerReferences?.find((r) => r.kind === "User")?.uid;
     if (!user || (ownerUid && ownerUid !== user.metadata.uid)) throw unauthorized();
     return { name: user.spec.email, email: user.spec.email, admin: user.spec.admin ?? false, teams: teamsOf(user), user, tokenHash: hash, expires };
+  }
+
+  /**
+   * A new cloud API key of a team (its organization): the key id is the Token's name, the secret
+   * is shown once and stored only as its SHA-256 hash.
+   */
+  async createCloudKey(team: Team, role: CloudKeyRole, description = ""): Promise<{ keyId: string; keySecret: string; token: Token }> {
+    const keyId = `ck-${randomBytes(10).toString("hex")}`;
+    const keySecret = newToken();
+    const token = await this.write(BerthTypes.Token, "key", () =>
+      this.client.create<Token>(BerthTypes.Token, {
+        metadata: { name: keyId, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(team, BerthTypes.Team)] },
+        spec: { owner: { kind: "Team", name: team.metadata.name ?? "" }, kind: "CloudKey", roles: [{ role, contextType: "team", contextValue: team.metadata.name ?? "" }], tokenHash: tokenHash(keySecret), description },
+      }),
+    );
+    return { keyId, keySecret, token };
+  }
+
+  /**
+   * The cloud API caller behind HTTP Basic `key id : key secret`, or 401: a CloudKey Token of
+   * Berth's namespace, not expired, whose team still is the one it was issued for.
+   */
+  authenticateCloudKey(header: string | undefined): { team: Team; role: CloudKeyRole; keyId: string } {
+    const m = /^basic\s+(\S+)\s*$/i.exec(header ?? "");
+    if (!m) throw unauthorized("Authentication required: HTTP Basic with your API key id and key secret");
+    const decoded = Buffer.from(m[1] ?? "", "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    const [keyId, secret] = colon < 0 ? [decoded, ""] : [decoded.slice(0, colon), decoded.slice(colon + 1)];
+    const t = NAME.test(keyId) ? this.tokenInformer().store.get(`${this.namespace}/${keyId}`) : undefined;
+    const stored = Buffer.from(t?.spec.tokenHash ?? t?.status?.tokenHash ?? "", "hex");
+    const given = Buffer.from(tokenHash(secret), "hex");
+    const matches = stored.length === given.length && timingSafeEqual(stored, given);
+    const expires = t?.spec.expires ? Date.parse(t.spec.expires) : undefined;
+    if (!t || t.spec.kind !== "CloudKey" || !matches || (expires !== undefined && expires <= Date.now())) throw unauthorized("Invalid API key id or key secret");
+    const team = this.team(t.spec.owner.name);
+    const teamUid = t.metadata.ownerReferences?.find((r) => r.kind === "Team")?.uid;
+    if (!team || (teamUid && teamUid !== team.metadata.uid)) throw unauthorized("Invalid API key id or key secret");
+    const role = t.spec.roles?.[0]?.role;
+    return { team, role: role === "admin" || role === "developer" ? role : "read-only", keyId };
   }
 
   async createTeam(name: string, creator: Principal, tags: string[] = []): Promise<Team> {

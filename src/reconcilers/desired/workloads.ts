@@ -58,6 +58,15 @@ function resourcesFor(process: Process, plan: Plan["spec"] | undefined): { resou
   return { resources: { requests: amounts, limits: amounts } };
 }
 
+/** Where an app's pods may run: the pool's node selector (over the app's) and tolerations. */
+export function podPlacement(app: App, pool: Pool | undefined): { nodeSelector?: Record<string, string>; tolerations?: object[] } {
+  const p = pool?.spec;
+  return {
+    ...(p?.nodeSelector || app.spec.nodeSelector ? { nodeSelector: { ...app.spec.nodeSelector, ...p?.nodeSelector } } : {}),
+    ...(p?.tolerations?.length ? { tolerations: p.tolerations } : {}),
+  };
+}
+
 /**
  * Where a cluster API job's pods find their logger levels: one file per level,
  * `<alloc>_<loggerID>_<leaf>` (this allocation, $BERTH_ALLOC) and `default_<loggerID>_<leaf>`.
@@ -68,7 +77,6 @@ export function desiredDeployment(app: App, release: Release, process: Process, 
   const name = app.metadata.name ?? "";
   const version = `v${release.spec.version}`;
   const plan = placement.plan?.spec;
-  const pool = placement.pool?.spec;
   const readiness = probe(process);
   const stopped = desiredReplicas(app, process) === 0;
   const hpaOwnsReplicas = !stopped && autoscaledProcess(app) === process.name;
@@ -108,8 +116,7 @@ export function desiredDeployment(app: App, release: Release, process: Process, 
                 ...(readiness ? { readinessProbe: readiness, livenessProbe: { ...readiness, initialDelaySeconds: 30 } } : {}),
               },
             ],
-            ...(pool?.nodeSelector || app.spec.nodeSelector ? { nodeSelector: { ...app.spec.nodeSelector, ...pool?.nodeSelector } } : {}),
-            ...(pool?.tolerations?.length ? { tolerations: pool.tolerations } : {}),
+            ...podPlacement(app, placement.pool),
             ...(loggers ? { volumes: [{ name: "berth-loggers", configMap: { name: `${name}-loggers`, optional: true } }] } : {}),
           },
         },

@@ -40,34 +40,87 @@ describe("helm chart", function () {
     expect(out).to.contain("0 chart(s) failed");
   });
 
-  it("renders 2 replicas with leader election, a non-root read-only pod, a PDB and least-privilege RBAC", async () => {
+  it("renders the controllers and the API as two Deployments: 2 replicas each, leader election, non-root read-only pods, a PDB and a service account each", async () => {
     const objs = kinds(await helm("template", "berth", chart, "-n", ns));
     const byKind = (k: string) => objs.filter((o) => o.kind === k);
-    const dep = byKind("Deployment")[0] as unknown as {
+    type Dep = {
+      metadata: { name: string };
       spec: {
         replicas: number;
+        selector: { matchLabels: Record<string, string> };
         template: {
           spec: {
+            serviceAccountName: string;
             securityContext: { runAsNonRoot: boolean };
-            containers: { securityContext: { readOnlyRootFilesystem: boolean }; env: { name: string; value?: string }[] }[];
+            containers: { args: string[]; securityContext: { readOnlyRootFilesystem: boolean }; env: { name: string; value?: string }[] }[];
           };
         };
       };
     };
-    expect(dep.spec.replicas).to.equal(2);
-    expect(dep.spec.template.spec.securityContext.runAsNonRoot).to.equal(true);
-    const c = dep.spec.template.spec.containers[0];
-    expect(c?.securityContext.readOnlyRootFilesystem).to.equal(true);
-    expect(c?.env.find((e) => e.name === "BERTH_LEADER_ELECT")?.value).to.equal("true");
-    expect(byKind("PodDisruptionBudget")).to.have.length(1);
-    expect(byKind("ServiceAccount")).to.have.length(1);
-    expect(byKind("Service")).to.have.length(1);
-    const role = byKind("ClusterRole")[0] as unknown as { rules: { resources: string[]; verbs: string[] }[] };
-    // Pods, nodes and logs are read-only; nothing grants "*" verbs.
-    const podRule = role.rules.find((r) => r.resources.includes("pods"));
-    expect(podRule?.verbs).to.deep.equal(["get", "list", "watch"]);
-    expect(role.rules.every((r) => !r.verbs.includes("*"))).to.equal(true);
+    const deps = byKind("Deployment").filter((d) => d.metadata.name !== "berth-router") as unknown as Dep[];
+    expect(deps.map((d) => d.metadata.name)).to.have.members(["berth-controllers", "berth-api"]);
+    for (const dep of deps) {
+      const component = dep.metadata.name.replace("berth-", "");
+      expect(dep.spec.replicas).to.equal(2);
+      expect(dep.spec.selector.matchLabels["app.kubernetes.io/component"]).to.equal(component);
+      expect(dep.spec.template.spec.serviceAccountName).to.equal(dep.metadata.name);
+      expect(dep.spec.template.spec.securityContext.runAsNonRoot).to.equal(true);
+      const c = dep.spec.template.spec.containers[0];
+      expect(c?.securityContext.readOnlyRootFilesystem).to.equal(true);
+      expect(c?.args).to.deep.equal(["run", component === "api" ? "--no-controllers" : "--no-api"]);
+      expect(c?.env.find((e) => e.name === "BERTH_LEADER_ELECT")?.value).to.equal(component === "controllers" ? "true" : undefined);
+    }
+    expect(byKind("PodDisruptionBudget").map((o) => o.metadata.name)).to.have.members(["berth-controllers", "berth-api"]);
+    // Each component its own account.
+    expect(byKind("ServiceAccount").map((o) => o.metadata.name)).to.have.members(["berth-controllers", "berth-api", "berth-router"]);
+    // The API's Service selects the API's pods only; the controllers' serves their metrics.
+    const services = byKind("Service") as unknown as { metadata: { name: string }; spec: { selector: Record<string, string> } }[];
+    expect(services.map((o) => [o.metadata.name, o.spec.selector["app.kubernetes.io/name"], o.spec.selector["app.kubernetes.io/component"]])).to.have.deep.members([
+      ["berth", "berth", "api"],
+      ["berth-controllers", "berth", "controllers"],
+      ["berth-router", "berth-router", undefined],
+    ]);
     expect(byKind("ServiceMonitor")).to.have.length(0);
+  });
+
+  it("scales the components on their own and leaves a disabled one out", async () => {
+    const objs = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "api.replicas=5", "--set", "controllers.replicas=1"));
+    const replicas = (name: string) => (objs.find((o) => o.kind === "Deployment" && o.metadata.name === name)?.spec as { replicas: number }).replicas;
+    expect([replicas("berth-api"), replicas("berth-controllers")]).to.deep.equal([5, 1]);
+    // One controller replica: no PDB that would block a drain.
+    expect(objs.filter((o) => o.kind === "PodDisruptionBudget").map((o) => o.metadata.name)).to.deep.equal(["berth-api"]);
+    const apiOnly = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "controllers.enabled=false"));
+    expect(apiOnly.filter((o) => o.metadata.name.startsWith("berth-controllers"))).to.deep.equal([]);
+  });
+
+  it("renders the router as its own Deployment with read-only RBAC on Apps and EndpointSlices, and leaves it out when disabled", async () => {
+    const objs = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "router.replicas=3", "--set", "router.appsDomain=apps.example.org"));
+    const named = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
+    const dep = named("Deployment", "berth-router") as unknown as {
+      spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { spec: { serviceAccountName: string; containers: { args: string[]; env: { name: string; value?: string }[] }[] } } };
+    };
+    expect(dep.spec.replicas).to.equal(3);
+    const c = dep.spec.template.spec.containers[0];
+    expect(c?.args).to.deep.equal(["router"]);
+    expect(c?.env.find((e) => e.name === "BERTH_APPS_DOMAIN")?.value).to.equal("apps.example.org");
+    expect(dep.spec.template.spec.serviceAccountName).to.equal("berth-router");
+    // Neither the controllers' nor the API's Deployment may select the router's pods.
+    for (const name of ["berth-controllers", "berth-api"]) {
+      const other = named("Deployment", name) as unknown as { spec: { selector: { matchLabels: Record<string, string> } } };
+      expect(other.spec.selector.matchLabels["app.kubernetes.io/name"]).to.not.equal(dep.spec.selector.matchLabels["app.kubernetes.io/name"]);
+    }
+    const role = named("ClusterRole", "berth-router") as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    expect(role.rules).to.deep.equal([
+      { apiGroups: ["berth.dev"], resources: ["apps"], verbs: ["list", "watch"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+    ]);
+    const without = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "router.enabled=false"));
+    expect(without.filter((o) => o.metadata.name === "berth-router")).to.deep.equal([]);
+    const bad = await helm("template", "berth", chart, "--set", "router.appsDomain=Not_A_Domain").then(
+      () => "accepted",
+      (e: Error) => e.message,
+    );
+    expect(bad).to.match(/appsDomain/);
   });
 
   it("renders the optional ServiceMonitor, Ingress and APIService when enabled", async () => {
@@ -84,31 +137,40 @@ describe("helm chart", function () {
   });
 
   it("rejects values that break the schema, naming the value", async () => {
-    const err = await helm("template", "berth", chart, "--set", "replicaCount=-1").then(
+    const err = await helm("template", "berth", chart, "--set", "api.replicas=-1").then(
       () => "accepted",
       (e: Error) => e.message,
     );
-    expect(err).to.match(/replicaCount/);
-    const unknown = await helm("template", "berth", chart, "--set", "replicas=2").then(
+    expect(err).to.match(/replicas/);
+    const unknown = await helm("template", "berth", chart, "--set", "replicaCount=2").then(
       () => "accepted",
       (e: Error) => e.message,
     );
-    expect(unknown).to.match(/replicas/);
+    expect(unknown).to.match(/replicaCount/);
   });
 
   it("renders manifests the live API server accepts (server-side dry run)", async () => {
     const rendered = await helm("template", "berth", chart, "-n", ns, "--skip-crds");
     const out = await kubectlStdin(rendered, "apply", "--dry-run=server", "-n", ns, "-f", "-");
-    expect(out).to.contain("deployment.apps/berth created (server dry run)");
+    expect(out).to.contain("deployment.apps/berth-controllers created (server dry run)");
+    expect(out).to.contain("deployment.apps/berth-api created (server dry run)");
   });
 
   it("installs into the cluster and its pods become Ready on KWOK nodes", async () => {
     await helm("install", "berth", chart, "-n", ns, "--skip-crds", "--wait", "--timeout", "90s");
-    const ready = await eventually("2 ready replicas", async () => {
-      const out = await kubectl("get", "deployment", "berth", "-n", ns, "-o", "jsonpath={.status.readyReplicas}");
-      return out === "2" ? out : undefined;
+    for (const name of ["berth-controllers", "berth-api", "berth-router"]) {
+      const ready = await eventually(`2 ready replicas of ${name}`, async () => {
+        const out = await kubectl("get", "deployment", name, "-n", ns, "-o", "jsonpath={.status.readyReplicas}");
+        return out === "2" ? out : undefined;
+      });
+      expect(ready).to.equal("2");
+    }
+    // The API's Service has the API's pods behind it.
+    const endpoints = await eventually("the API Service's endpoints", async () => {
+      const out = await kubectl("get", "endpointslices", "-n", ns, "-l", "kubernetes.io/service-name=berth", "-o", "jsonpath={.items[*].endpoints[*].targetRef.name}");
+      return out.split(" ").filter(Boolean).length === 2 ? out : undefined;
     });
-    expect(ready).to.equal("2");
+    expect(endpoints.split(" ").every((p) => p.startsWith("berth-api-"))).to.equal(true);
     const status = await helm("status", "berth", "-n", ns, "-o", "json");
     expect((JSON.parse(status) as { info: { status: string } }).info.status).to.equal("deployed");
   });

@@ -128,6 +128,9 @@ spec: {image: nginx, owner: marketing, pool: dedicated, plan: large, processes: 
       "app-healthcheck-without-port.yaml": /an HTTP health check needs the process to expose a port/,
       "instance-bad-cidr.yaml": /source must be an IPv4 address or CIDR/,
       "token-user-with-roles.yaml": /only team tokens carry roles/,
+      "instance-memory-not-multiple.yaml": /minTotalMemoryGb must be a multiple of 12/,
+      "instance-development-bounds.yaml": /memory bounds .* are for production services only/,
+      "cloud-key-two-roles.yaml": /a CloudKey belongs to a Team .* exactly one role/,
     };
     const files = readdirSync(`${root}/examples/invalid`).sort();
     expect(files).to.deep.equal(Object.keys(expected).sort());

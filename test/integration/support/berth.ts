@@ -6,6 +6,7 @@ import { setupAppController } from "../../../src/controllers/app-controller.ts";
 import { setupPoolController } from "../../../src/controllers/pool-controller.ts";
 import { setupServiceInstanceController } from "../../../src/controllers/service-instance-controller.ts";
 import { setupTokenController } from "../../../src/controllers/token-controller.ts";
+import { setupTeamController } from "../../../src/controllers/team-controller.ts";
 import { KubeClient, defaultKubeConfig } from "../../../src/kube/client.ts";
 import type { Logger } from "../../../src/log.ts";
 import { silentLogger } from "../../../src/log.ts";
@@ -47,6 +48,7 @@ export async function startBerth(o: BerthOptions = {}): Promise<RunningBerth> {
   setupAppController(manager, 4);
   setupPoolController(manager);
   setupTokenController(manager);
+  setupTeamController(manager);
   setupServiceInstanceController(manager);
   const deps = o.api ? apiDeps(manager, namespace, log, o.bootstrapAdmin) : undefined;
   const api = deps ? await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;

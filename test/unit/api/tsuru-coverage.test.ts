@@ -5,6 +5,7 @@ import { buildServer } from "../../../src/api/server.ts";
 import { apiDocs, cliDoc, documentedEndpoints } from "../../../src/api/coverage.ts";
 import { deisDialect } from "../../../src/api/deis/dialect.ts";
 import { clusterDialect } from "../../../src/api/cluster/dialect.ts";
+import { cloudDialect } from "../../../src/api/cloud/dialect.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "../../../src/api/tsuru/dialect.ts";
 import { machineryPaths } from "../../../src/api/tsuru/machinery.ts";
 import { silentLogger } from "../../../src/log.ts";
@@ -27,7 +28,7 @@ describe("tsuru dialect coverage", () => {
 
   it("keeps docs/api/*.md in step with the routes (npm run docs:api)", async function () {
     if (!existsSync(tsv)) this.skip();
-    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, clusterDialect] });
+    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, cloudDialect, clusterDialect] });
     await server.ready();
     const docs = apiDocs(server, tsv);
     await server.close();
@@ -38,13 +39,15 @@ describe("tsuru dialect coverage", () => {
     // Every documented cluster API path is served.
     expect(docs.cluster.rows).to.have.length(23);
     expect(docs.cluster.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
-    for (const name of ["tsuru", "deis", "cluster"] as const) {
+    // Every documented cloud path is served.
+    expect(docs.cloud.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
+    for (const name of ["tsuru", "deis", "cloud", "cluster"] as const) {
       expect(readFileSync(new URL(`../../../docs/api/${name}.md`, import.meta.url), "utf8"), name).to.equal(docs[name].markdown);
     }
   });
 
   it("answers every call of every tsuru CLI 1.34 command: served, or 501 with the reason (docs/api/tsuru-cli.md)", async () => {
-    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect] });
+    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, cloudDialect] });
     await server.ready();
     const doc = cliDoc(server);
     await server.close();

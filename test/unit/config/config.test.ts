@@ -22,6 +22,11 @@ describe("config", () => {
     expect(c).to.include({ api: false, controllers: true, apiPort: 9000, leaderElect: false, identity: "p-1" });
   });
 
+  it("reads the namespaces whose Secrets the controllers watch (cluster-wide when unset)", () => {
+    expect(loadConfig(["run"], {}).secretNamespaces).to.deep.equal([]);
+    expect(loadConfig(["run"], { BERTH_SECRET_NAMESPACES: "apps-a, apps-b,," }).secretNamespaces).to.deep.equal(["apps-a", "apps-b"]);
+  });
+
   it("rejects bad values with the variable's name", () => {
     expect(() => loadConfig([], { BERTH_API_PORT: "eighty" })).to.throw(/BERTH_API_PORT/);
     expect(() => loadConfig([], { BERTH_LEADER_ELECT: "maybe" })).to.throw(/BERTH_LEADER_ELECT/);

@@ -1,0 +1,148 @@
+// Pure functions for a ServiceInstance's lifecycle: replicas and autoscaling from state and
+// memory bounds, the phase the cloud API reports, which credentials the instance gets (kept,
+// generated, or taken from the API's password request), and the backup CronJob.
+import type { KubeObject } from "../../kube/resource.ts";
+import type { ServiceClass, ServiceInstance, ServicePhase } from "../../model/kinds.ts";
+import { Labels } from "../../model/kinds.ts";
+
+/** Annotation on the credentials Secret: which rotation / password request produced it. */
+export const CREDENTIALS_STAMP = "berth.dev/password-rotation";
+/** Annotation on the API's password-request Secret: the spec.passwordRequest it answers. */
+export const PASSWORD_REQUEST = "berth.dev/password-request";
+export const passwordRequestSecretName = (instance: string) => `${instance}-password-request`;
+export const backupCronJobName = (instance: string) => `${instance}-backup`;
+
+/** Pods the instance runs: none when stopped, else spec.scaling.numReplicas (at least one). */
+export function instanceReplicas(si: ServiceInstance): number {
+  if (si.spec.state === "Stopped") return 0;
+  return Math.max(1, Math.floor(si.spec.scaling?.numReplicas ?? 1));
+}
+
+/**
+ * The memory bounds as a replica policy: replicas hold minTotalMemoryGb between them, and may grow
+ * (an HPA on memory utilization) up to maxTotalMemoryGb, in the same proportion. Only for
+ * production services whose maximum exceeds their minimum, and never while stopped.
+ */
+export function replicaRange(si: ServiceInstance): { min: number; max: number } | undefined {
+  const s = si.spec.scaling;
+  const replicas = instanceReplicas(si);
+  if (replicas === 0 || (si.spec.tier ?? "production") !== "production" || !s?.minTotalMemoryGb || !s.maxTotalMemoryGb) return undefined;
+  if (s.maxTotalMemoryGb <= s.minTotalMemoryGb) return undefined;
+  return { min: replicas, max: Math.ceil((replicas * s.maxTotalMemoryGb) / s.minTotalMemoryGb) };
+}
+
+export function desiredInstanceHpa(si: ServiceInstance, workloadKind: "Deployment" | "StatefulSet"): KubeObject | undefined {
+  const range = replicaRange(si);
+  if (!range) return undefined;
+  const name = si.metadata.name ?? "";
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name, namespace: si.metadata.namespace, labels: { [Labels.instance]: name, [Labels.managedBy]: "berth" } },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: workloadKind, name },
+      minReplicas: range.min,
+      maxReplicas: range.max,
+      metrics: [{ type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } }],
+    },
+  };
+}
+
+/**
+ * The state the cloud API shows, from the spec and what the workload reports: stopped and
+ * stopping follow a stop; a service never ready since it was created is provisioning; one
+ * coming back from stopped is starting.
+ */
+export function servicePhase(si: ServiceInstance, workload: { replicas?: number; readyReplicas?: number } | undefined): ServicePhase {
+  if (si.metadata.deletionTimestamp) return "terminating";
+  const ready = workload?.readyReplicas ?? 0;
+  const want = instanceReplicas(si);
+  const previous = si.status?.state;
+  if (want === 0) return ready > 0 || (workload?.replicas ?? 0) > 0 ? "stopping" : "stopped";
+  if (workload && ready >= want) return "running";
+  if (previous === "stopped" || previous === "stopping" || previous === "starting" || previous === "idle") return "starting";
+  if (previous === "running") return "running"; // a rollout (new password, scaling) keeps serving
+  return "provisioning";
+}
+
+export type CredentialsDecision =
+  | { action: "keep" }
+  | { action: "wait"; reason: string }
+  | { action: "write"; stamp: string; creds: Record<string, string> };
+
+/**
+ * Which credentials the instance should have. The stamp on the credentials Secret says what
+ * produced them: a password request ("request:<id>") wins over a rotation ("<rotation>"). A
+ * request whose Secret has not arrived yet waits; a password request may carry a password or
+ * only its hashes (sha256 base64 and MySQL's double SHA-1), stored as given.
+ */
+export function credentialsDecision(
+  si: ServiceInstance,
+  base: { HOST: string; PORT: string; USERNAME: string; INSTANCE: string },
+  existing: { stamp: string; data: Record<string, string> } | undefined,
+  request: { id: string; data: Record<string, string> } | undefined,
+  generate: () => string,
+): CredentialsDecision {
+  const want = si.spec.passwordRequest ? `request:${si.spec.passwordRequest}` : (si.spec.passwordRotation ?? "");
+  if (existing && existing.stamp === want) return { action: "keep" };
+  if (si.spec.passwordRequest) {
+    if (!request || request.id !== si.spec.passwordRequest) return { action: "wait", reason: `waiting for Secret ${passwordRequestSecretName(si.metadata.name ?? "")} with the requested password` };
+    const r = request.data;
+    const creds: Record<string, string> = { ...base, PASSWORD: r.PASSWORD ?? "" };
+    if (r.PASSWORD_SHA256_BASE64) creds.PASSWORD_SHA256_BASE64 = r.PASSWORD_SHA256_BASE64;
+    if (r.PASSWORD_DOUBLE_SHA1_HEX) creds.PASSWORD_DOUBLE_SHA1_HEX = r.PASSWORD_DOUBLE_SHA1_HEX;
+    return { action: "write", stamp: want, creds };
+  }
+  return { action: "write", stamp: want, creds: { ...base, PASSWORD: generate() } };
+}
+
+/** The backup CronJob of an instance whose class configures backups (none while it is stopped). */
+export function desiredBackupCronJob(si: ServiceInstance, cls: ServiceClass, credentialsSecret: string): KubeObject | undefined {
+  const b = cls.spec.backup;
+  if (!b) return undefined;
+  const name = si.metadata.name ?? "";
+  const labels = { [Labels.instance]: name, [Labels.backup]: "true", [Labels.managedBy]: "berth" };
+  const keys = ["HOST", "PORT", "USERNAME", "PASSWORD"];
+  const container = {
+    name: "backup",
+    image: b.image,
+    command: b.command,
+    env: [
+      ...keys.map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: credentialsSecret, key: k, optional: true } } })),
+      { name: "SERVICE_INSTANCE", value: name },
+      { name: "BACKUP_DIR", value: "/backup" },
+      { name: "BACKUP_ID", valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/controller-uid']" } } },
+    ],
+    ...(b.claimName ? { volumeMounts: [{ name: "backup", mountPath: "/backup" }] } : {}),
+  };
+  return {
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    metadata: { name: backupCronJobName(name), namespace: si.metadata.namespace, labels },
+    spec: {
+      schedule: b.schedule ?? "0 3 * * *",
+      suspend: si.spec.state === "Stopped",
+      concurrencyPolicy: "Forbid",
+      successfulJobsHistoryLimit: 7,
+      failedJobsHistoryLimit: 3,
+      jobTemplate: {
+        metadata: { labels },
+        spec: {
+          backoffLimit: 1,
+          template: {
+            metadata: { labels },
+            spec: { restartPolicy: "Never", containers: [container], ...(b.claimName ? { volumes: [{ name: "backup", persistentVolumeClaim: { claimName: b.claimName } }] } : {}) },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** A backup Job's status as the cloud API words it. */
+export function backupStatus(job: { status?: { succeeded?: number; failed?: number; conditions?: { type: string; status: string }[] } }): "done" | "error" | "in_progress" {
+  const cond = (t: string) => job.status?.conditions?.some((c) => c.type === t && c.status === "True");
+  if (cond("Complete") || (job.status?.succeeded ?? 0) > 0) return "done";
+  if (cond("Failed")) return "error";
+  return "in_progress";
+}

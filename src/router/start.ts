@@ -1,0 +1,126 @@
+// `berth router`: the data plane's own process. Watches Apps and the EndpointSlices of their
+// Services, serves every app's URL on the configured addresses, and /healthz, /readyz (after
+// the caches synced), /metrics on the metrics port.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { setMaxListeners } from "node:events";
+import type { KubeClient } from "../kube/client.ts";
+import type { Logger } from "../log.ts";
+import { startHealthServer } from "../runtime/health-server.ts";
+import { InformerFactory } from "../runtime/informer.ts";
+import type { Activator } from "./activator.ts";
+import { AppActivity } from "./activity.ts";
+import type { RouterConfig } from "./config.ts";
+import { networkList } from "./config.ts";
+import { proxyHandler } from "./proxy.ts";
+import type { RoutingTable } from "./routing-table.ts";
+import { upgradeHandler } from "./upgrade.ts";
+import { UpstreamPool } from "./upstreams.ts";
+import { watchRoutes } from "./watch-routes.ts";
+
+export interface RunningRouter {
+  table: RoutingTable;
+  activity: AppActivity;
+  /** The bound HTTP port (the configured one, or the kernel's pick for port 0). */
+  port: number;
+  metricsPort: number;
+  /** Fails /readyz from now on (shutdown begins), while requests are still served. */
+  drain(): void;
+  close(): Promise<void>;
+}
+
+export interface RouterDeps {
+  client: KubeClient;
+  log: Logger;
+  /**
+   * Scale from zero plugs in here, given the routing table (to wait for endpoints with
+   * waitForEndpoints); default: 503 at once.
+   */
+  activator?: (table: RoutingTable) => Activator;
+}
+
+const SWEEP_MS = 30_000;
+
+function listen(server: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startRouter(deps: RouterDeps, config: RouterConfig): Promise<RunningRouter> {
+  const log = deps.log.child({ component: "router" });
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  const informers = new InformerFactory(deps.client, log);
+  const upstream = config.upstreamNetworks.length ? networkList(config.upstreamNetworks) : undefined;
+  const allowed = upstream ? (a: string) => upstream.check(a, a.includes(":") ? "ipv6" : "ipv4") : undefined;
+  const table = watchRoutes(informers, { appsDomain: config.appsDomain, allowed });
+  let draining = false;
+  const health = await startHealthServer(config.metricsHost, config.metricsPort, () => informers.hasSynced && !draining);
+  informers.start(abort.signal);
+  await informers.waitForSync();
+  for (const c of table.contestedHosts()) log.warn("host claimed by more than one app: the oldest with ready endpoints gets it", c);
+
+  const upstreams = new UpstreamPool({ maxFreeSockets: config.idleSocketsPerEndpoint });
+  const sweeper = setInterval(() => upstreams.sweep(table.endpointKeys()), SWEEP_MS);
+  sweeper.unref();
+  const activity = new AppActivity();
+  const accessLog = config.accessLog ? deps.log.child({ component: "access" }) : undefined;
+  const handler = proxyHandler({
+    routes: table,
+    upstreams,
+    appsDomain: config.appsDomain,
+    requestTimeoutMs: config.requestTimeoutMs,
+    connectTimeoutMs: config.connectTimeoutMs,
+    retries: config.retries,
+    activator: deps.activator?.(table),
+    activity,
+    accessLog,
+  });
+  const onUpgrade = upgradeHandler({
+    routes: table,
+    connectTimeoutMs: config.connectTimeoutMs,
+    retries: config.retries,
+    activity,
+    accessLog,
+  });
+  const servers: http.Server[] = [];
+  let port = config.port;
+  for (const address of config.addresses) {
+    const server = http.createServer({ keepAliveTimeout: 75_000, headersTimeout: 80_000, requestTimeout: 0 }, handler);
+    server.on("upgrade", onUpgrade);
+    servers.push(server);
+    // With port 0 every address shares the first one's pick.
+    port = await listen(server, address, port);
+  }
+  log.info("router listening", { addresses: config.addresses, port, metricsPort: health.port, appsDomain: config.appsDomain, upstreamNetworks: config.upstreamNetworks });
+  return {
+    table,
+    activity,
+    port,
+    metricsPort: health.port,
+    drain: () => {
+      draining = true;
+    },
+    close: async () => {
+      clearInterval(sweeper);
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
+      );
+      abort.abort();
+      upstreams.close();
+      await health.close();
+      await informers.stopped();
+    },
+  };
+}
