@@ -119,8 +119,10 @@ export function logRoutes(s: FastifyInstance, deps: ApiDeps): void {
     let text = "";
     // A simulated node (KWOK) has no kubelet: its pods have written nothing, and the API server
     // is not sent to dial an address where no kubelet listens.
+    // Reading the Node needs a permission the chart does not grant (least privilege): where it
+    // is refused, the log is read as on any node.
     const node = pod.spec?.nodeName ? await client.getOrUndefined(Types.Node, undefined, pod.spec.nodeName).catch(() => undefined) : undefined;
-    const simulated = !node || node.metadata.annotations?.["kwok.x-k8s.io/node"] === "fake";
+    const simulated = !pod.spec?.nodeName || node?.metadata.annotations?.["kwok.x-k8s.io/node"] === "fake";
     if (!simulated) {
       try {
         text = await client.requestText(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${name}/log`, { container: task, limitBytes: MAX_LOG_BYTES });

@@ -8,7 +8,7 @@ import type { KubeClient } from "../../kube/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../../kube/client.ts";
 import { withOwner } from "../../runtime/status.ts";
 import type { KubeObject } from "../../kube/resource.ts";
-import { Types, keyOf, ownerRef } from "../../kube/resource.ts";
+import { Types, keyOf, ownerRef, resourcePath } from "../../kube/resource.ts";
 import type { App, ClusterSettings, ClusterSettingsSpec, Team } from "../../model/kinds.ts";
 import { BerthTypes, Labels } from "../../model/kinds.ts";
 import type { Informer, InformerFactory } from "../../runtime/informer.ts";
@@ -162,8 +162,17 @@ export class ClusterStore {
       try {
         const cur = await this.client.getOrUndefined<ClusterSettings>(BerthTypes.ClusterSettings, undefined, team);
         const spec = { ...change(cur?.spec ?? { team }), team };
+        // A JSON patch, preconditioned on the resourceVersion read: the whole spec is replaced
+        // (a merge patch would keep keys the new settings leave out), and a concurrent writer
+        // makes the test fail (409 or 422), so this starts over.
         const written = cur
-          ? await this.client.replace<ClusterSettings>(BerthTypes.ClusterSettings, { ...cur, spec })
+          ? await this.client.request<ClusterSettings>("PATCH", resourcePath(BerthTypes.ClusterSettings, undefined, team), {
+              contentType: "application/json-patch+json",
+              body: [
+                { op: "test", path: "/metadata/resourceVersion", value: cur.metadata.resourceVersion },
+                { op: "add", path: "/spec", value: spec },
+              ],
+            })
           : await this.client.create<ClusterSettings>(BerthTypes.ClusterSettings, {
               apiVersion: "berth.dev/v1alpha1",
               kind: "ClusterSettings",
@@ -173,7 +182,9 @@ export class ClusterStore {
         await cacheSynced(this.settingsInformer().store as never, keyOf(written), written.metadata.resourceVersion);
         return written.spec;
       } catch (e) {
-        if ((isConflict(e) || (e as { status?: number }).status === 409) && i < 20) continue;
+        // 409: created meanwhile; 422: the resourceVersion test failed (written meanwhile).
+        const status = (e as { status?: number }).status;
+        if ((isConflict(e) || status === 409 || status === 422) && i < 20) continue;
         throw fromKubernetes(e, `the settings of team ${team}`);
       }
     }
