@@ -4,16 +4,11 @@
 // POST /1.0/apps/{app}/deploy to the new pods Ready (the deploy stream's final OK).
 // Run: npm run bench:api   (BENCH_N=1000 by default)
 import { execFileSync } from "node:child_process";
-import { apiDeps, startApi } from "../src/api/start.ts";
-import { setupAppController } from "../src/controllers/app-controller.ts";
-import { setupPoolController } from "../src/controllers/pool-controller.ts";
 import { Types } from "../src/kube/resource.ts";
-import { silentLogger } from "../src/log.ts";
-import type { App, Pool, Team, User } from "../src/model/kinds.ts";
+import type { App, Pool, Team } from "../src/model/kinds.ts";
 import { BerthTypes } from "../src/model/kinds.ts";
 import { isTrue } from "../src/runtime/conditions.ts";
-import { Manager } from "../src/runtime/manager.ts";
-import { client, namespace, percentile, pool, report } from "./support.ts";
+import { client, namespace, percentile, pool, report, startBerthApi } from "./support.ts";
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -34,22 +29,7 @@ await pool(N, 32, (i) =>
   c.create<App>(BerthTypes.App, { metadata: { name: `b${i}-${ns.slice(-6)}`, namespace: ns }, spec: { image: "nginx:1.27", owner: team, pool: poolName, processes: [{ name: "web", replicas: 1, ports: [{ port: 80 }] }] } }),
 );
 
-const log = silentLogger();
-const manager = new Manager({ client: c, log });
-setupAppController(manager, 8);
-setupPoolController(manager);
-const deps = apiDeps(manager, "berth-system", log);
-const api = await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log);
-const abort = new AbortController();
-const running = manager.run(abort.signal);
-await manager.informers.waitForSync();
-const email = `bench-${ns.slice(-6)}@example.com`;
-const user = await deps.identity.createUser(email, "bench-pw-1");
-await c.mergePatch<User>(BerthTypes.User, undefined, user.metadata.name ?? "", { spec: { admin: true } });
-await new Promise((r) => setTimeout(r, 500));
-const { token } = await deps.identity.login(email, "bench-pw-1");
-const base = `http://127.0.0.1:${api.port}`;
-const auth = { Authorization: `bearer ${token}` };
+const { manager, base, auth, stop } = await startBerthApi(c, ns.slice(-6), 8);
 
 /** Requests for SECONDS with WIDTH in flight: latencies and rate. */
 async function load(fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number; rps: number }> {
@@ -106,10 +86,7 @@ report(`API server (${N} Apps, ${WIDTH} requests in flight, ${SECONDS} s each)`,
   "POST deploy -> new pods Ready (s)": deployMs / 1000,
   "deploy stream ended with": text.trimEnd().split("\n").at(-1) ?? "",
 });
-abort.abort();
-await running;
-await api.close();
-await manager.close();
+await stop();
 await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
 await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
 await c.delete(BerthTypes.Team, undefined, team).catch(() => undefined);

@@ -38,3 +38,38 @@ export function heapMB(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().heapUsed / 1024 / 1024;
 }
+
+/** Berth's controllers and API in this process, with an administrator's token for the tsuru calls. */
+export async function startBerthApi(c: KubeClient, label: string, concurrency: number) {
+  const { apiDeps, startApi } = await import("../src/api/start.ts");
+  const { setupAppController } = await import("../src/controllers/app-controller.ts");
+  const { setupPoolController } = await import("../src/controllers/pool-controller.ts");
+  const { silentLogger } = await import("../src/log.ts");
+  const { Manager } = await import("../src/runtime/manager.ts");
+  const { BerthTypes } = await import("../src/model/kinds.ts");
+  const log = silentLogger();
+  const manager = new Manager({ client: c, log });
+  setupAppController(manager, concurrency);
+  setupPoolController(manager);
+  const deps = apiDeps(manager, "berth-system", log);
+  const api = await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log);
+  const abort = new AbortController();
+  const running = manager.run(abort.signal);
+  await manager.informers.waitForSync();
+  const email = `bench-${label}@example.com`;
+  const user = await deps.identity.createUser(email, "bench-pw-1");
+  await c.mergePatch(BerthTypes.User, undefined, user.metadata.name ?? "", { spec: { admin: true } });
+  await new Promise((r) => setTimeout(r, 500));
+  const { token } = await deps.identity.login(email, "bench-pw-1");
+  return {
+    manager,
+    base: `http://127.0.0.1:${api.port}`,
+    auth: { Authorization: `bearer ${token}` },
+    stop: async () => {
+      abort.abort();
+      await running;
+      await api.close();
+      await manager.close();
+    },
+  };
+}

@@ -12,6 +12,8 @@ for pair in curl:curl openssl:openssl python3:python3 setsid:util-linux flock:ut
 done
 command -v go >/dev/null || need_apt+=(golang-go)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+# The builder's tests push to a throwaway registry (Debian's docker-registry), real node or not.
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 # The local cluster's real node (hack/cluster/node.sh; BERTH_REAL_NODES=0 turns it off): the
 # container runtime, CNI plugins, iptables, a registry, and what the images are built from.
 # It runs as root, so these install only as root.

@@ -102,9 +102,9 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("cluster", BERTH, "serviceclasses", ["list", "watch"], "the service catalog"),
     rule("cluster", BERTH, "serviceinstances", ["get", "list", "watch", "create", "patch", "delete"], "tsuru service instances and cloud services; get re-reads one under optimistic concurrency"),
     rule("cluster", CORE, "namespaces", ["get"], "a new App waits for its pool's namespace (api/apps/store.ts)"),
-    rule("cluster", CORE, "pods", ["list", "watch", "delete"], "units from a cache of Berth's pods; a run's pod by job-name; tsuru unit kill"),
+    rule("cluster", CORE, "pods", ["list", "watch", "delete"], "units from a cache of Berth's pods; a run's pod by job-name; tsuru unit kill, Deis ps:restart TYPE.NUM"),
     rule("cluster", CORE, "pods/log", ["get"], "tsuru app log, Deis logs, a run's output"),
-    rule("cluster", "apps", "deployments", ["patch"], "tsuru app restart: an annotation on the pod template"),
+    rule("cluster", "apps", "deployments", ["patch"], "tsuru app restart, Deis ps:restart: an annotation on the pod template"),
     rule("cluster", BERTH, "clustersettings", ["get", "list", "watch", "create", "patch"], "the cluster API: a team's settings, log definitions, loggers and event definitions"),
     rule("cluster", CORE, "configmaps", ["get", "create", "patch"], "the cluster API: the loggers ConfigMap of a job, mounted into its pods"),
     rule("cluster", CORE, "events", ["list", "watch"], "the cluster API's events results: a cache of Events about the caller's jobs"),
@@ -112,12 +112,13 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("release", BERTH, "tokens", ["list", "watch", "create", "patch", "delete"], "API credentials: only Tokens in Berth's namespace are believed"),
     rule("release", CORE, "secrets", ["get", "list", "watch", "create", "patch", "delete"], "password hashes and token values; the cluster API's team secrets (a cache of them, deleted by DELETE /secrets/secret/{ID})"),
     rule("release", CORE, "configmaps", ["create"], "the administrator marker berth-bootstrap-admin, claimed by an atomic create"),
-    rule("appNamespaces", CORE, "secrets", ["get", "create", "patch", "delete"], "an App's private env and TLS certificate; release env read for env get"),
+    rule("appNamespaces", CORE, "secrets", ["get", "create", "patch", "delete"], "an App's private env and TLS certificate (tsuru certificate, Deis certs); release env read for env get"),
     rule("kube-system", CORE, "configmaps", ["get"], "aggregated mode: the front proxy's client CA", { when: "aggregation", resourceNames: [FRONT_PROXY_CONFIGMAP] }),
   ],
-  // berth router (src/router/, helm/berth/templates/router.yaml): routes by Host from two caches, writes nothing.
+  // berth router (src/router/, helm/berth/templates/router.yaml): routes by Host from two caches;
+  // its only write is an App's spec.state (scale to zero: Sleeping when idle, Running on a request).
   router: [
-    rule("cluster", BERTH, "apps", ["list", "watch"], "hosts to apps (names and domains)"),
+    rule("cluster", BERTH, "apps", ["list", "watch", "patch"], "hosts to apps (names and domains); scale to zero sets spec.state"),
     rule("cluster", "discovery.k8s.io", "endpointslices", ["list", "watch"], "apps to the ready endpoints of their Services"),
   ],
 };

@@ -2,6 +2,7 @@
 // or does not serve yet. Source of docs/api/tsuru.md and of the coverage test.
 import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
+import { deisClientEndpoints } from "./deis/client-endpoints.ts";
 import type { CliCall, CliCommand } from "./tsuru/cli.ts";
 import { tsuruCli } from "./tsuru/cli.ts";
 import { fastifyPath, rewriteTsuruVersion } from "./tsuru/dialect.ts";
@@ -30,7 +31,8 @@ export function coverage(server: FastifyInstance, endpoints: Endpoint[], prefix 
     if (m) return { ...e, status: "machinery", note: m.reason };
     const methods = e.method === "*" ? ["GET"] : [e.method];
     // Deis writes "releases/v{version}/": the route's parameter carries the "v".
-    const url = `${prefix}${fastifyPath(e.path.replace(/\/v\{version\}/, "/{version}"))}`.replace(/(.)\/$/, "$1");
+    // Waiter writes "{service-id}": a route parameter's name cannot hold "-" (it separates parameters).
+    const url = `${prefix}${fastifyPath(e.path.replace(/\/v\{version\}/, "/{version}").replace(/\{([^}]+)\}/g, (_m, n: string) => `{${n.replace(/\W/g, "_")}}`))}`.replace(/(.)\/$/, "$1");
     const served = methods.every((method) => server.hasRoute({ method: method as "GET", url }));
     return { ...e, status: served ? "served" : "not yet", note: "" };
   });
@@ -54,14 +56,17 @@ export function coverageMarkdown(rows: Coverage[], title = "tsuru API in Berth",
   return lines.join("\n");
 }
 
-/** Every dialect's coverage documents, from the same server. */
-export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cloud" | "cluster", { markdown: string; rows: Coverage[]; summary: string }> {
+/** Every dialect's coverage document, from the same server. */
+export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cloud" | "waiter" | "cluster", { markdown: string; rows: Coverage[]; summary: string }> {
   const summary = (rows: Coverage[]) =>
     `${rows.filter((r) => r.status === "served").length} served, ${rows.filter((r) => r.status === "machinery").length} machinery, ${rows.filter((r) => r.status === "not yet").length} not yet`;
   const tsuru = coverage(server, documentedEndpoints(tsv, "tsuru"));
-  const deis = coverage(server, documentedEndpoints(tsv, "deis"), "", []);
+  const documentedDeis = documentedEndpoints(tsv, "deis");
+  const known = new Set(documentedDeis.map((e) => `${e.method} ${e.path.replace(/\/$/, "")}`));
+  const deis = coverage(server, [...documentedDeis, ...deisClientEndpoints.filter((e) => !known.has(`${e.method} ${e.path.replace(/\/$/, "")}`))], "", []);
   const cluster = coverage(server, documentedEndpoints(tsv, "cluster"), "", []);
   const cloud = coverage(server, documentedEndpoints(tsv, "cloud"), "", []);
+  const waiter = coverage(server, documentedEndpoints(tsv, "waiter"), "", []);
   return {
     tsuru: {
       rows: tsuru,
@@ -77,6 +82,7 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       markdown: coverageMarkdown(deis, "Deis v1 API in Berth", [
         "JSON bodies, `Authorization: token <t>`, paged lists `{count,next,previous,results}` (`page`, `page_size`), errors as Django REST Framework renders them. Paths work with and without the trailing slash. `POST` and `DELETE /v1/apps/{app}/perms/{username}` both revoke (the document says POST, the CLI sends DELETE).",
         "Per-user app permissions map onto Berth's teams: each Deis user has a personal team `user-<name>`, and sharing an app grants that team.",
+        "Rows marked (client) are what the Deis 1.13 CLI calls beyond the endpoint document. Every response carries `DEIS_API_VERSION: 1.7` (the version the 1.13 client expects) and Django's upper-case reason phrase (`404 NOT FOUND`).",
       ]),
     },
     cloud: {
@@ -87,6 +93,14 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
         "Organizations are Teams (`GET /v1/organizations` and `GET /v1/organizations/{organizationId}` are served too: the key's own organization, id = the Team's uid, shown in its status); services are ServiceInstances of the ServiceClass labelled `berth.dev/cloud=true`; backups are the Jobs of an instance's backup CronJob. See [../cloud-api.md](../cloud-api.md).",
       ]),
     },
+    waiter: {
+      rows: waiter,
+      summary: summary(waiter),
+      markdown: coverageMarkdown(waiter, "Waiter API in Berth", [
+        "Served at the root (`/token`, `/tokens`, `/apps`, ...), beside tsuru (`/1.x/`, `/tsuru/`) and Deis (`/v1/`). JSON bodies; errors as `{\"waiter-error\": {\"message\", \"status\", ...}}`. Credentials: `Authorization: Bearer <Berth token>`, or HTTP Basic (what Waiter's CLI sends) with a Berth token as the password or a Berth user's e-mail (or username) and password.",
+        "Tokens are `WaiterToken` objects in Berth's namespace; a service is an App's Release and its service-id is the Release's content hash, so apps made through any dialect are listed. Also served: `GET /settings` (`cluster-config.name`, read by the CLI).",
+        ]),
+      },
     cluster: {
       rows: cluster,
       summary: summary(cluster),

@@ -5,6 +5,7 @@ import type { InformerFactory } from "../runtime/informer.ts";
 import type { IdentityStore } from "./identity/store.ts";
 import type { AppStore } from "./apps/store.ts";
 import type { ClusterStore } from "./cluster/store.ts";
+import type { WaiterTokenStore } from "./waiter/token-store.ts";
 
 export interface ApiDeps {
   client: KubeClient;
@@ -14,6 +15,8 @@ export interface ApiDeps {
   apps: AppStore;
   /** The cluster API's settings, secrets and change feed. */
   cluster: ClusterStore;
+  /** Waiter tokens (their cache registered before the caches start). */
+  waiterTokens: WaiterTokenStore;
   /** True once every cache the dialects read has synced. */
   ready: () => boolean;
 }

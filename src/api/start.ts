@@ -11,13 +11,15 @@ import { deisDialect } from "./deis/dialect.ts";
 import { clusterDialect } from "./cluster/dialect.ts";
 import { ClusterStore } from "./cluster/store.ts";
 import { cloudDialect } from "./cloud/dialect.ts";
+import { waiterDialect } from "./waiter/dialect.ts";
+import { WaiterTokenStore } from "./waiter/token-store.ts";
 import { IdentityStore } from "./identity/store.ts";
 import { AppStore } from "./apps/store.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { Types } from "../kube/resource.ts";
 
-/** Every dialect, each under its own prefixes: tsuru (/tsuru, /1.x), Deis (/v1), cloud (/v1/organizations), cluster (its own /v1/... and /secrets/... paths, and /cluster). */
-export const DIALECTS = [tsuruDialect, deisDialect, cloudDialect, clusterDialect];
+/** Every dialect, each under its own prefixes: tsuru (/tsuru, /1.x), Deis (/v1), cloud (/v1/organizations), Waiter (the root), cluster (its own /v1/... and /secrets/... paths, and /cluster). */
+export const DIALECTS = [tsuruDialect, deisDialect, cloudDialect, waiterDialect, clusterDialect];
 
 export interface RunningApi {
   port: number;
@@ -25,7 +27,7 @@ export interface RunningApi {
 }
 
 /** Every kind the dialects read from a cache: registered at boot, so none is read before it synced. */
-const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance, BerthTypes.ClusterSettings];
+const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance, BerthTypes.Platform, BerthTypes.ClusterSettings];
 
 /** Registers the caches the API reads; call before the manager starts. */
 export function apiDeps(manager: Manager, namespace: string, log: Logger, bootstrapAdmin?: string): ApiDeps {
@@ -51,6 +53,7 @@ export function apiDeps(manager: Manager, namespace: string, log: Logger, bootst
     identity,
     apps: new AppStore(manager.client, manager.informers),
     cluster: new ClusterStore(manager.client, manager.informers, namespace),
+    waiterTokens: new WaiterTokenStore(manager.client, manager.informers, namespace),
     ready: () => ready && manager.informers.hasSynced,
   };
 }
@@ -96,7 +99,7 @@ export async function startAggregatedApi(deps: ApiDeps, o: AggregationOptions, l
     deps,
     // Not the cloud dialect: its callers authenticate with HTTP Basic API keys, which the
     // aggregator (authenticating the Kubernetes user) does not pass on.
-    dialects: [tsuruDialect, deisDialect],
+    dialects: [tsuruDialect, deisDialect, waiterDialect],
     basePath,
     https: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: cfg.clientCA, requestCert: true, rejectUnauthorized: false },
     identify: (req) => frontProxyPrincipal(req, cfg, deps.identity.users()),

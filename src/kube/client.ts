@@ -227,9 +227,9 @@ export class KubeClient {
     return this.request("PATCH", path, { body: patch, contentType: "application/merge-patch+json" });
   }
 
-  async delete(t: ResourceType, namespace: string | undefined, name: string, o: { uid?: string; propagationPolicy?: string; gracePeriodSeconds?: number } = {}): Promise<void> {
+  async delete(t: ResourceType, namespace: string | undefined, name: string, o: { uid?: string; resourceVersion?: string; propagationPolicy?: string; gracePeriodSeconds?: number } = {}): Promise<void> {
     const body: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "v1" };
-    if (o.uid) body.preconditions = { uid: o.uid };
+    if (o.uid || o.resourceVersion) body.preconditions = { ...(o.uid ? { uid: o.uid } : {}), ...(o.resourceVersion ? { resourceVersion: o.resourceVersion } : {}) };
     if (o.propagationPolicy) body.propagationPolicy = o.propagationPolicy;
     if (o.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = o.gracePeriodSeconds;
     await this.request("DELETE", resourcePath(t, namespace, name), { body });

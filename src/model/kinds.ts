@@ -19,6 +19,9 @@ export const BerthTypes = {
   Token: kind("Token", "tokens", true),
   ServiceClass: kind("ServiceClass", "serviceclasses", false),
   ServiceInstance: kind("ServiceInstance", "serviceinstances", true),
+  Platform: kind("Platform", "platforms", false),
+  Build: kind("Build", "builds", true),
+  WaiterToken: kind("WaiterToken", "waitertokens", true),
   ClusterSettings: kind("ClusterSettings", "clustersettings", false),
 } satisfies Record<string, ResourceType>;
 
@@ -91,10 +94,14 @@ export interface AppSpec {
   domains?: string[];
   tls?: { secretName: string };
   state?: AppState;
+  /** Scale to zero: after timeoutMinutes without a request the router puts the App to Sleeping; a request wakes it. */
+  idle?: { timeoutMinutes: number };
   autoscaling?: { process?: string; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage?: number };
   serviceBindings?: { name: string }[];
   releaseHistoryLimit?: number;
   locked?: boolean;
+  /** The Platform the latest source deploy was built on. */
+  platform?: string;
 }
 
 export interface ProcessStatus {
@@ -262,6 +269,52 @@ export type ServiceInstance = KubeObject & {
   spec: ServiceInstanceSpec;
   status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string; state?: ServicePhase; readyReplicas?: number };
 };
+
+/** How source deploys start from: a base image in the registry, where the files go, how the app starts. */
+export interface PlatformSpec {
+  image: string;
+  /** The web process's command when the source has no Procfile (run by /bin/sh -c). */
+  command?: string;
+  workdir?: string;
+  env?: EnvVar[];
+  disabled?: boolean;
+  description?: string;
+}
+
+export type Platform = KubeObject & { spec: PlatformSpec; status?: CommonStatus };
+
+/** One source build: what went in, what came out, who asked, how long it took and what it said. */
+export interface BuildSpec {
+  app: string;
+  /** The release version the build was made for. */
+  version: number;
+  platform: string;
+  sourceDigest: string;
+  image?: string;
+  imageDigest?: string;
+  author: string;
+  startedAt: string;
+  durationMs: number;
+  phase: "Succeeded" | "Failed";
+  message?: string;
+  log?: string;
+}
+
+export type Build = KubeObject & { spec: BuildSpec };
+
+/** A Waiter token (crds/berth.dev_waitertokens.yaml): service parameters and user metadata under Waiter's own key names. */
+export interface WaiterTokenSpec {
+  token: string;
+  owner: string;
+  deleted?: boolean;
+  lastUpdateTime?: string;
+  lastUpdateUser?: string;
+  root?: string;
+  cluster?: string;
+  description: Record<string, unknown>;
+  previous?: Record<string, unknown>;
+}
+export type WaiterToken = KubeObject & { spec: WaiterTokenSpec; status?: CommonStatus & { etag?: string } };
 
 export type LogLevel = "debug" | "info" | "warning" | "error" | "fatal" | "panic";
 

@@ -8,7 +8,7 @@ export async function routerCommand(argv: string[]): Promise<number> {
   const config = loadRouterConfig(argv);
   const log = createLogger(config.logLevel);
   const client = await KubeClient.create(defaultKubeConfig());
-  const router = await startRouter({ client, log }, config);
+  const router = await startRouter({ client, log, wake: true }, config);
   await new Promise<void>((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
   });

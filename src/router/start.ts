@@ -9,6 +9,9 @@ import type { Logger } from "../log.ts";
 import { startHealthServer } from "../runtime/health-server.ts";
 import { InformerFactory } from "../runtime/informer.ts";
 import type { Activator } from "./activator.ts";
+import type { App } from "../model/kinds.ts";
+import { BerthTypes } from "../model/kinds.ts";
+import { appsToSleep, wakeActivator } from "./wake.ts";
 import { AppActivity } from "./activity.ts";
 import type { RouterConfig } from "./config.ts";
 import { networkList } from "./config.ts";
@@ -37,7 +40,15 @@ export interface RouterDeps {
    * waitForEndpoints); default: 503 at once.
    */
   activator?: (table: RoutingTable) => Activator;
+  /**
+   * Scale to zero (wake.ts): a request for a Sleeping App wakes it, and Apps with spec.idle
+   * sleep after their timeout without requests. Used when no activator is given.
+   */
+  wake?: boolean;
 }
+
+/** How often Apps are checked for idleness. */
+const IDLE_SWEEP_MS = 15_000;
 
 const SWEEP_MS = 30_000;
 
@@ -69,6 +80,21 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
   const sweeper = setInterval(() => upstreams.sweep(table.endpointKeys()), SWEEP_MS);
   sweeper.unref();
   const activity = new AppActivity();
+  const startedAt = Date.now();
+  const appCache = informers.informerFor<App>(BerthTypes.App).store;
+  const setState = async (app: App, state: "Running" | "Sleeping") => {
+    await deps.client.mergePatch(BerthTypes.App, app.metadata.namespace, app.metadata.name ?? "", { spec: { state } });
+    log.info(state === "Running" ? "app woken by a request" : "app idle: sleeping", { app: app.metadata.name, namespace: app.metadata.namespace });
+  };
+  const waker = deps.wake ? wakeActivator({ app: (key) => appCache.get(key), setState, waitForEndpoints: (key, signal) => table.waitForEndpoints(key, signal) }) : undefined;
+  const idleSweep = deps.wake
+    ? setInterval(() => {
+        for (const app of appsToSleep(appCache.list(), (k) => activity.get(k), startedAt, Date.now())) {
+          setState(app, "Sleeping").catch((e: unknown) => log.warn("could not put an idle app to sleep", { app: app.metadata.name, error: String(e) }));
+        }
+      }, IDLE_SWEEP_MS)
+    : undefined;
+  idleSweep?.unref();
   const accessLog = config.accessLog ? deps.log.child({ component: "access" }) : undefined;
   const handler = proxyHandler({
     routes: table,
@@ -77,7 +103,7 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
     requestTimeoutMs: config.requestTimeoutMs,
     connectTimeoutMs: config.connectTimeoutMs,
     retries: config.retries,
-    activator: deps.activator?.(table),
+    activator: deps.activator?.(table) ?? waker,
     activity,
     accessLog,
   });
@@ -108,6 +134,7 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
     },
     close: async () => {
       clearInterval(sweeper);
+      if (idleSweep) clearInterval(idleSweep);
       await Promise.all(
         servers.map(
           (s) =>

@@ -173,6 +173,15 @@ export class IdentityStore {
   /** Sets a new password and ends the user's other sessions (all of them but keep). */
   async setPassword(user: User, password: string, keep?: string): Promise<void> {
     if (password.length < 6 || password.length > 50) throw badRequest("Password length should be least 6 characters and at most 50 characters.");
+    return this.storePassword(user, password, keep);
+  }
+
+  /** setPassword without its length rules (Deis accepts any non-empty password). */
+  async writePassword(user: User, password: string, keep?: string): Promise<void> {
+    return this.storePassword(user, password, keep);
+  }
+
+  private async storePassword(user: User, password: string, keep?: string): Promise<void> {
     const name = user.spec.passwordSecretRef ?? `${user.metadata.name}-password-${randomBytes(4).toString("hex")}`;
     await this.client
       .apply(Types.Secret, { metadata: { name, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" }, ownerReferences: [ownerRef(user, BerthTypes.User)] }, type: "Opaque", stringData: { passwordHash: await hashPassword(password) } }, "berth-api")
@@ -340,5 +349,46 @@ export class IdentityStore {
       throw fromKubernetes(e, `team ${name}`);
     });
     await this.synced(BerthTypes.Team, name, undefined);
+  }
+
+  // --- Deis accounts: cancel, token regeneration, password reset, Deis 1.13's registration --
+
+  /** Revokes a user's tokens (only those of the given kinds, when given), except the one hashed `keep`. */
+  async revokeUserTokens(user: User, opts: { kinds?: NonNullable<Token["spec"]["kind"]>[]; keep?: string } = {}): Promise<number> {
+    const doomed = this.tokensOf("User", user.metadata.name ?? "").filter((t) => (!opts.kinds || opts.kinds.includes(t.spec.kind ?? "Session")) && t.spec.tokenHash !== opts.keep);
+    for (const t of doomed) await this.deleteToken(t);
+    return doomed.length;
+  }
+
+  /**
+   * Deletes a user and, at once rather than by garbage collection, their tokens. The password
+   * Secret is owned by the User: the garbage collector removes it, and it is no credential for
+   * anyone meanwhile (checkPassword wants its owner's uid).
+   */
+  async deleteUser(user: User): Promise<void> {
+    await this.revokeUserTokens(user);
+    await this.client.delete(BerthTypes.User, undefined, user.metadata.name ?? "", { uid: user.metadata.uid }).catch((e: unknown) => {
+      if (!isNotFound(e)) throw fromKubernetes(e, "user");
+    });
+    await this.synced(BerthTypes.User, keyOf(user), undefined);
+  }
+
+  /**
+   * createUser with the rules the dialect has already checked (Deis 1.13 accepts short
+   * passwords and an e-mail another account has), under the object name it chose: the User
+   * first (a create: a taken name fails here), then its owned password Secret, then the
+   * administrator claim, as createUser does.
+   */
+  async createUserChecked(opts: { email: string; password: string; username: string; objectName: string }): Promise<User> {
+    const user = await this.write(BerthTypes.User, `user ${opts.username}`, () =>
+      this.client.create<User>(BerthTypes.User, { metadata: { name: opts.objectName }, spec: { email: opts.email, username: opts.username, admin: false, roles: [] } }),
+    );
+    try {
+      await this.writePassword(user, opts.password);
+    } catch (e) {
+      await this.client.delete(BerthTypes.User, undefined, opts.objectName, { uid: user.metadata.uid }).catch(() => undefined);
+      throw e;
+    }
+    return (await this.claimAdmin(user)) ?? this.users().find((u) => u.metadata.uid === user.metadata.uid) ?? user;
   }
 }

@@ -15,13 +15,16 @@ import { bool, caller, form, int, list, required, str, streamed, teamOrOnly } fr
 import type { JsonStream } from "./http.ts";
 import { isObjectId, releaseEventId } from "./object-id.ts";
 import { appInfo, appListItem, deployView } from "./views.ts";
+import { uploadOf } from "./multipart.ts";
+import { NO_REGISTRY, buildLimits, deploySource, platform } from "../apps/source.ts";
+import { registryFromEnv } from "../../builder/build.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Why a source deploy (an upload, a Dockerfile) is refused, for the CLI to print. */
-export const SOURCE_DEPLOY =
-  "Berth does not build source code yet: deploying files or a Dockerfile (tsuru app deploy <dir>, --dockerfile) is not available. Build and push an image, then deploy it with tsuru app deploy -a <app> -i <image>.";
+/** Why a Dockerfile deploy is refused, for the CLI to print. */
+export const DOCKERFILE_DEPLOY =
+  "Berth builds without Docker: deploying a Dockerfile (tsuru app deploy --dockerfile) is not available. Deploy the directory with a Procfile (tsuru app deploy -a <app> <dir>) on a platform, or build and push an image and deploy it with tsuru app deploy -a <app> -i <image>.";
 
 /** Bytes as a Kubernetes quantity: "256Mi" when it is a whole number of Mi or Gi, else bytes. */
 export function memoryQuantity(bytes: number): string {
@@ -93,6 +96,8 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     if (!pool.spec.public && pool.spec.teams?.length && !pool.spec.teams.includes(team)) throw forbidden(`Team "${team}" may not use pool "${pool.metadata.name}"`);
     const plan = str(f, "plan");
     if (plan && !apps.plan(plan)) throw badRequest(`Plan "${plan}" not found`);
+    const platformName = str(f, "platform")?.trim();
+    if (platformName && !platform(deps, platformName)) throw badRequest(`Invalid platform: platform "${platformName}" not found (tsuru platform list)`);
     const spec: AppSpec = {
       // No image until the first deploy: tsuru apps start empty; Berth runs a placeholder at zero units.
       image: "registry.k8s.io/pause:3.10",
@@ -100,6 +105,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       owner: team,
       pool: pool.metadata.name,
       ...(plan ? { plan } : {}),
+      ...(platformName ? { platform: platformName } : {}),
       ...(str(f, "description") ? { description: str(f, "description") } : {}),
       ...(list(f, "tag").length ? { tags: list(f, "tag") } : {}),
     };
@@ -154,6 +160,11 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       patch.owner = str(f, "teamOwner");
     }
     if (list(f, "tag").length) patch.tags = list(f, "tag");
+    const platformName = str(f, "platform")?.trim();
+    if (platformName) {
+      if (!platform(deps, platformName)) throw badRequest(`Invalid platform: platform "${platformName}" not found (tsuru platform list)`);
+      patch.platform = platformName;
+    }
     // app update --memory/--cpu: the process's own resources win over the plan's.
     const override = planOverrideOf(req, f);
     if (override.cpuBurst !== undefined && override.cpuBurst !== 1) throw badRequest("Berth does not support CPU burst: requests and limits are equal. Use --cpu to change the CPU.");
@@ -367,14 +378,14 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   });
 
   // --- deploy and rollback ---------------------------------------------------------------
-  const deployResponse = async (reply: FastifyReply, app: App, work: (say: (l: string) => void) => Promise<Release | undefined>) => {
+  const deployResponse = async (reply: FastifyReply, app: App, work: (say: (l: string) => void, version: number) => Promise<Release | undefined>) => {
     reply.hijack();
     // The id of the deploy's event: that of the release this deploy makes (the next version).
     const next = Math.max(0, app.status?.currentReleaseVersion ?? 0, ...apps.releases(app).map((r) => r.spec.version)) + 1;
     reply.raw.writeHead(200, { "Content-Type": "text", "X-Tsuru-Eventid": releaseEventId(app, next) });
     const say = (l: string) => reply.raw.write(`${l}\n`);
     try {
-      const r = await work(say);
+      const r = await work(say, next);
       say(`---> Release v${r?.spec.version ?? "?"}: ${r?.spec.summary ?? ""}`);
       say("OK");
     } catch (e) {
@@ -398,8 +409,26 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const app = load(p, req.params.appname);
     const f = form(req);
     const image = str(f, "image")?.trim();
-    // Uploads (multipart, "file") and Dockerfile builds need a builder Berth does not have yet.
-    if (!image && (String(req.headers["content-type"] ?? "").startsWith("multipart/") || str(f, "dockerfile") !== undefined || str(f, "archiveurl") !== undefined)) throw notImplemented(SOURCE_DEPLOY);
+    if (!image && str(f, "dockerfile") !== undefined) throw notImplemented(DOCKERFILE_DEPLOY);
+    if (!image && str(f, "archiveurl") !== undefined) throw notImplemented("Berth does not fetch archives from URLs: upload the directory (tsuru app deploy -a <app> <dir>).");
+    const upload = uploadOf(req);
+    if (!image && upload) {
+      if (str(f, "multipartError")) throw badRequest(`invalid upload: ${str(f, "multipartError")}`);
+      const limit = buildLimits().maxUploadBytes;
+      const file = upload.files.file;
+      if (!upload.tooLarge && !file) throw badRequest("you must specify either image or archive");
+      if (app.spec.locked) throw new ApiError(423, `App ${app.metadata.name} is locked.`);
+      if (!registryFromEnv()) throw notImplemented(NO_REGISTRY);
+      await deployResponse(reply, app, async (say, version) => {
+        if (upload.tooLarge || !file) throw new Error(`build failed: the upload is ${((upload.tooLarge ?? 0) / 2 ** 20).toFixed(1)} MiB: the limit is ${Math.round(limit / 2 ** 20)} MiB`);
+        const updated = await deploySource(deps, { app, version, source: file.data, author: actor(p), say });
+        const before = app.status?.currentReleaseVersion ?? 0;
+        const out = { message: (t: string) => say(t.trimEnd()) } as unknown as JsonStream;
+        const done = await rollout(out, updated, before + 1);
+        return apps.releases(done ?? updated).at(-1);
+      });
+      return;
+    }
     if (!image) throw badRequest("you must specify either image or archive");
     await deployResponse(reply, app, (say) => deployImage(p, app, image, say));
   });

@@ -4,16 +4,15 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { KubeObject } from "../../kube/resource.ts";
 import { Types } from "../../kube/resource.ts";
-import { BerthTypes, Labels } from "../../model/kinds.ts";
-import { withOwner } from "../../runtime/status.ts";
+import { BerthTypes } from "../../model/kinds.ts";
 import type { ApiDeps } from "../deps.ts";
-import { badRequest, fromKubernetes, notFound } from "../errors.ts";
+import { badRequest, notFound } from "../errors.ts";
 import { requireApp } from "../identity/principal.ts";
+import { setAppCertificate } from "../apps/tls.ts";
 import { caller, form, required, str, versionAtLeast } from "./http.ts";
 
 type P<T extends string> = { Params: Record<T, string> };
 type Secret = KubeObject & { data?: Record<string, string> };
-export const tlsSecretName = (app: string) => `${app}-tls`;
 /** The router tsuru shows for an app's domains: Berth routes with one Ingress per app. */
 const ROUTER = "ingress";
 
@@ -58,21 +57,7 @@ export function certificateRoutes(s: FastifyInstance, deps: ApiDeps): void {
       throw badRequest("x509: the certificate is not valid PEM, or the key does not match it");
     }
     if (!x509.checkHost(cname)) throw badRequest(`x509: certificate is not valid for ${cname}`);
-    const name = tlsSecretName(app.metadata.name ?? "");
-    const secret = withOwner(
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } },
-        type: "kubernetes.io/tls",
-        data: { "tls.crt": Buffer.from(certificate).toString("base64"), "tls.key": Buffer.from(key).toString("base64") },
-      },
-      app,
-    );
-    await client.apply(Types.Secret, secret, "berth-api", { force: true }).catch((e: unknown) => {
-      throw fromKubernetes(e, "certificate");
-    });
-    await apps.patch(app, { tls: { secretName: name } }, p.email ?? p.name);
+    await setAppCertificate(deps, app, certificate, key, p.email ?? p.name);
     return reply.code(200).send();
   });
 

@@ -15,6 +15,9 @@ import { roleRoutes } from "./role-routes.ts";
 import { miscRoutes } from "./misc-routes.ts";
 import { serviceRoutes } from "./service-routes.ts";
 import { tokenRoutes } from "./token-routes.ts";
+import { buildLimits } from "../apps/source.ts";
+import { multipartParser } from "./multipart.ts";
+import { platformRoutes } from "./platform-routes.ts";
 
 /** "/apps/{app}" -> "/apps/:app" */
 export const fastifyPath = (p: string) => p.replace(/\{([^}]+)\}/g, ":$1");
@@ -31,13 +34,9 @@ export const tsuruDialect: Dialect<ApiDeps> = {
     scope.addHook("onSend", async (_req, reply) => {
       reply.header("Supported-Tsuru", "1.0.1");
     });
-    // Source deploys upload multipart tar.gz: read (and drop) the upload so the deploy route can
-    // answer with why it is refused, instead of Fastify's bare 415.
-    scope.addContentTypeParser("multipart/form-data", (_req, payload, done) => {
-      payload.on("error", (e: Error) => done(e, undefined));
-      payload.on("end", () => done(null, {}));
-      payload.resume();
-    });
+    // Source deploys upload multipart tar.gz (and platform add a Dockerfile): fields become the
+    // form, files are kept beside the request; past the build limit the rest is read and dropped.
+    scope.addContentTypeParser("multipart/form-data", multipartParser(buildLimits().maxUploadBytes + (1 << 20)));
     scope.get("/healthcheck", async (_req, reply) => reply.type("text/plain").send("WORKING"));
     scope.get("/info", async () => ({ version: "berth-0.1.0" }));
     authRoutes(scope, deps);
@@ -48,6 +47,7 @@ export const tsuruDialect: Dialect<ApiDeps> = {
     miscRoutes(scope, deps);
     roleRoutes(scope, deps);
     certificateRoutes(scope, deps);
+    platformRoutes(scope, deps);
     extraRoutes(scope, deps);
     for (const m of [...machineryPaths, ...cliMachineryPaths]) {
       const handler = async (req: FastifyRequest, reply: FastifyReply) => {

@@ -18,7 +18,7 @@ const HEALING = "Kubernetes heals nodes and pods itself (controllers restart and
 const DOCKER = "Berth runs on Kubernetes, not on Docker nodes: containers are pods (see GET /apps/{app} for units)";
 const AUTOSCALE_NODES = "Node autoscaling is the cluster autoscaler's job in Kubernetes; app units autoscale with an HPA (units autoscale)";
 const PROVISIONER = "Berth has one provisioner, the Kubernetes cluster it runs in";
-const PLATFORMS = "Berth deploys container images only (tsuru app deploy -i IMAGE); there are no build platforms";
+const PLATFORMS = "Berth's platforms are base images that source deploys add a layer to: there are no platform image versions to roll back (tsuru platform update NAME -i IMAGE changes the base), and building without deploying is not offered (tsuru app deploy builds and deploys)";
 const ROUTERS = "Routing is a Kubernetes Ingress per app in Berth: set domains with cname; the pool chooses the ingress class";
 const VOLUMES = "Volumes are not supported by Berth yet";
 const BROKERS = "Service brokers are not supported: services come from Berth's catalog (kubectl get serviceclasses)";
@@ -72,11 +72,6 @@ export const machineryPaths: MachineryPath[] = [
   ["GET", "/provisioner/clusters/{name}", PROVISIONER],
   ["POST", "/provisioner/clusters/{name}", PROVISIONER],
   ["DELETE", "/provisioner/clusters/{name}", PROVISIONER],
-  ["GET", "/platforms", PLATFORMS],
-  ["POST", "/platforms", PLATFORMS],
-  ["GET", "/platforms/{name}", PLATFORMS],
-  ["PUT", "/platforms/{name}", PLATFORMS],
-  ["DELETE", "/platforms/{name}", PLATFORMS],
   ["POST", "/platforms/{name}/rollback", PLATFORMS],
   ["POST", "/apps/{appname}/build", PLATFORMS],
   ["POST", "/apps/{app}/deploy/rebuild", PLATFORMS],

@@ -4,6 +4,7 @@ import type { App, Plan, Pool, Release } from "../../model/kinds.ts";
 import { Labels } from "../../model/kinds.ts";
 import { workloadName } from "../../reconcilers/desired/workloads.ts";
 import { releaseEventId } from "./object-id.ts";
+import { isBuiltImage } from "../apps/source.ts";
 
 type Pod = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } };
 
@@ -124,7 +125,7 @@ export function appInfo(app: App, pods: Pod[], plan: Plan | undefined, releases:
     metadata: { labels: [], annotations: [] },
     serviceInstanceBinds: bindings,
     provisioner: "kubernetes",
-    platform: "",
+    platform: app.spec.platform ?? "",
     teams: [...new Set([app.spec.owner, ...(app.spec.teams ?? [])].filter(Boolean))],
     owner: app.metadata.annotations?.["berth.dev/actor"] ?? "",
     deploys: releases.length,
@@ -148,7 +149,7 @@ export function deployView(app: App, r: Release) {
     Image: r.spec.image,
     Version: r.spec.version,
     User: r.spec.author ?? "",
-    Origin: r.spec.rollbackOf !== undefined ? "rollback" : "image",
+    Origin: r.spec.rollbackOf !== undefined ? "rollback" : isBuiltImage(app.metadata.name ?? "", r.spec.image) ? "app-deploy" : "image",
     CanRollback: true,
     Message: r.spec.summary ?? "",
   };

@@ -229,12 +229,17 @@ describe("tsuru wire (golden, CLI 1.34)", function () {
     expect(r.text).to.contain(`/1.0/no/such/${id}`);
   });
 
-  it("#21 source deploys (multipart upload) answer why, in tsuru's plain-text error shape", async () => {
+  it("#21 source deploys (multipart upload) without a registry answer why, in tsuru's plain-text error shape", async () => {
     // tsuru/tsuru-client:tsuru/client/deploy.go uploads multipart with a "file" part; the CLI prints the body of any status > 399.
+    // With a registry (docs/builder.md) the upload is built: test/integration/builder/.
     const body = new FormData();
     body.append("origin", "app-deploy");
     body.append("file", new Blob([Buffer.from("not really a tar.gz")]), "archive.tar.gz");
-    const r = await call("POST", `/1.0/apps/${app}/deploy`, { token: solo, body });
+    const saved = process.env.BERTH_REGISTRY;
+    delete process.env.BERTH_REGISTRY;
+    const r = await call("POST", `/1.0/apps/${app}/deploy`, { token: solo, body }).finally(() => {
+      if (saved !== undefined) process.env.BERTH_REGISTRY = saved;
+    });
     expect(r.status).to.equal(501);
     expect(r.headers.get("content-type")).to.match(/^text\/plain/);
     expect(r.text).to.match(/not available/);

@@ -131,6 +131,7 @@ spec: {image: nginx, owner: marketing, pool: dedicated, plan: large, processes: 
       "instance-memory-not-multiple.yaml": /minTotalMemoryGb must be a multiple of 12/,
       "instance-development-bounds.yaml": /memory bounds .* are for production services only/,
       "cloud-key-two-roles.yaml": /a CloudKey belongs to a Team .* exactly one role/,
+      "platform-image-without-registry.yaml": /image must name its registry host/,
     };
     const files = readdirSync(`${root}/examples/invalid`).sort();
     expect(files).to.deep.equal(Object.keys(expected).sort());

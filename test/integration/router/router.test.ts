@@ -167,6 +167,23 @@ describe("router", function () {
       }
     });
 
+    it("with scale to zero on (berth router's default), wakes a Sleeping App from a held request and answers from its new pod", async () => {
+      const waking = await testRouter(berth.client, { port: 0, metricsPort: 0, requestTimeoutMs: 120_000 }, undefined, true);
+      try {
+        await berth.client.create(
+          BerthTypes.App,
+          app("dozy", { image: `${process.env.BERTH_REGISTRY ?? "10.245.1.1:5000"}/berth/hello:1`, pool, state: "Sleeping", idle: { timeoutMinutes: 30 }, processes: [{ name: "web", replicas: 1, ports: [{ port: 8080 }], healthCheck: { path: "/healthz", periodSeconds: 1 } }] }),
+        );
+        await eventually("the router knows the sleeping app", async () => (await get(router.port, `dozy.${APPS_DOMAIN}`)).status === 503);
+        const a = await get(waking.port, `dozy.${APPS_DOMAIN}`, "/", 120_000);
+        expect(a.status).to.equal(200);
+        expect(a.body).to.match(/ from dozy-web-/);
+        expect((await berth.client.get<App>(BerthTypes.App, ns, "dozy")).spec.state).to.equal("Running");
+      } finally {
+        await waking.close();
+      }
+    });
+
     it("sends a request to another pod when one refuses the connection, and counts the error", async () => {
       const [victim] = await pods();
       if (!victim) throw new Error("no pod");

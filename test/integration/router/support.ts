@@ -15,7 +15,7 @@ export const APPS_DOMAIN = "berth.localhost";
 /** The real node's pod network: KWOK's fake pod IPs (10.244.0.0/16) are never dialled. */
 export const REAL_POD_NETWORK = "10.245.0.0/16";
 
-export function testRouter(client: KubeClient, o: Partial<RouterConfig> = {}, activator?: (table: RoutingTable) => Activator): Promise<RunningRouter> {
+export function testRouter(client: KubeClient, o: Partial<RouterConfig> = {}, activator?: (table: RoutingTable) => Activator, wake = false): Promise<RunningRouter> {
   const config: RouterConfig = {
     ...loadRouterConfig([], {}),
     port: 0,
@@ -27,7 +27,7 @@ export function testRouter(client: KubeClient, o: Partial<RouterConfig> = {}, ac
     requestTimeoutMs: 10_000,
     ...o,
   };
-  return startRouter({ client, log: silentLogger(), activator }, config);
+  return startRouter({ client, log: silentLogger(), activator, wake }, config);
 }
 
 export interface Answer {

@@ -62,3 +62,21 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** A namespace and a public Pool on the real node group (its taint tolerated), as YAML for kubectl apply. */
+export function realPoolManifest(ns: string, pool: string): string {
+  return `
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}}
+---
+apiVersion: berth.dev/v1alpha1
+kind: Pool
+metadata: {name: ${pool}}
+spec:
+  public: true
+  namespace: ${ns}
+  nodeSelector: {berth.dev/node-group: real}
+  tolerations: [{key: berth.dev/real-node, operator: Exists, effect: NoSchedule}]
+`;
+}
