@@ -143,6 +143,14 @@ describe("cluster-api wire (golden, api-reference 003)", function () {
   });
 
   it("GET /v1/log/allocs/(allocID): an empty value means the default; POST /v1/log/allocs/(allocID)/(loggerID) with {\"leaf\": \"debug\"}", async () => {
+    // The allocation read before may have been replaced since (the job's rollout after start):
+    // take the current one.
+    const current = async () =>
+      eventually("one running allocation", async () => {
+        const x = (await api("GET", `/v1/log/meta/${logDef.id}`, alice)).json<{ allocID: string; status: string }[]>();
+        return x.length === 1 && x[0]!.status === "running" && x[0]!.allocID;
+      });
+    allocID = await current();
     const before = await api("GET", `/v1/log/allocs/${allocID}`, alice);
     expect(before.status, before.text).to.equal(200);
     expect(before.json()).to.deep.equal({ engine: { leaf: "" } });
