@@ -56,14 +56,15 @@ export function coverageMarkdown(rows: Coverage[], title = "tsuru API in Berth",
   return lines.join("\n");
 }
 
-/** Both dialects' coverage documents, from the same server. */
-export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cloud" | "waiter", { markdown: string; rows: Coverage[]; summary: string }> {
+/** Every dialect's coverage document, from the same server. */
+export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | "deis" | "cloud" | "waiter" | "cluster", { markdown: string; rows: Coverage[]; summary: string }> {
   const summary = (rows: Coverage[]) =>
     `${rows.filter((r) => r.status === "served").length} served, ${rows.filter((r) => r.status === "machinery").length} machinery, ${rows.filter((r) => r.status === "not yet").length} not yet`;
   const tsuru = coverage(server, documentedEndpoints(tsv, "tsuru"));
   const documentedDeis = documentedEndpoints(tsv, "deis");
   const known = new Set(documentedDeis.map((e) => `${e.method} ${e.path.replace(/\/$/, "")}`));
   const deis = coverage(server, [...documentedDeis, ...deisClientEndpoints.filter((e) => !known.has(`${e.method} ${e.path.replace(/\/$/, "")}`))], "", []);
+  const cluster = coverage(server, documentedEndpoints(tsv, "cluster"), "", []);
   const cloud = coverage(server, documentedEndpoints(tsv, "cloud"), "", []);
   const waiter = coverage(server, documentedEndpoints(tsv, "waiter"), "", []);
   return {
@@ -98,6 +99,13 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       markdown: coverageMarkdown(waiter, "Waiter API in Berth", [
         "Served at the root (`/token`, `/tokens`, `/apps`, ...), beside tsuru (`/1.x/`, `/tsuru/`) and Deis (`/v1/`). JSON bodies; errors as `{\"waiter-error\": {\"message\", \"status\", ...}}`. Credentials: `Authorization: Bearer <Berth token>`, or HTTP Basic (what Waiter's CLI sends) with a Berth token as the password or a Berth user's e-mail (or username) and password.",
         "Tokens are `WaiterToken` objects in Berth's namespace; a service is an App's Release and its service-id is the Release's content hash, so apps made through any dialect are listed. Also served: `GET /settings` (`cluster-config.name`, read by the CLI).",
+        ]),
+      },
+    cluster: {
+      rows: cluster,
+      summary: summary(cluster),
+      markdown: coverageMarkdown(cluster, "Cluster API in Berth", [
+        "Paths are served as documented at the root (`/v1/...`, and `/secrets/secret/{ID}` without `/v1`), and the same under `/cluster/...`. None collides with a Deis v1 route (a unit test checks it in Fastify's router); how the API maps onto Berth, its authentication and its error shape: [cluster-notes.md](cluster-notes.md).",
       ]),
     },
   };

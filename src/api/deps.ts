@@ -4,6 +4,7 @@ import type { Logger } from "../log.ts";
 import type { InformerFactory } from "../runtime/informer.ts";
 import type { IdentityStore } from "./identity/store.ts";
 import type { AppStore } from "./apps/store.ts";
+import type { ClusterStore } from "./cluster/store.ts";
 import type { WaiterTokenStore } from "./waiter/token-store.ts";
 
 export interface ApiDeps {
@@ -12,6 +13,8 @@ export interface ApiDeps {
   log: Logger;
   identity: IdentityStore;
   apps: AppStore;
+  /** The cluster API's settings, secrets and change feed. */
+  cluster: ClusterStore;
   /** Waiter tokens (their cache registered before the caches start). */
   waiterTokens: WaiterTokenStore;
   /** True once every cache the dialects read has synced. */

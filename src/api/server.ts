@@ -142,6 +142,7 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
   app.get("/healthz", async () => "ok");
   app.get("/readyz", async (_req, reply) => (!opts.ready || opts.ready() ? "ok" : reply.code(503).send("caches not synced")));
 
+  const notFoundPrefixes = new Set<string>();
   for (const dialect of opts.dialects) {
     for (const prefix of dialect.prefixes) {
       app.register(
@@ -173,10 +174,15 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
             }
             dialect.sendError(reply, apiErr);
           });
-          scope.setNotFoundHandler((req, reply) => {
-            // The path as the client sent it (originalUrl), not as rewritten for routing: no "/tsuru/..." leaks out.
-            dialect.sendError(reply, new ApiError(404, `no such endpoint: ${req.method} ${pathOnly(req.originalUrl ?? req.url)}`));
-          });
+          // One not-found handler per prefix (Fastify allows no second): where two dialects share
+          // one (Waiter and the cluster API at the root), the first registered answers.
+          if (!notFoundPrefixes.has(prefix)) {
+            notFoundPrefixes.add(prefix);
+            scope.setNotFoundHandler((req, reply) => {
+              // The path as the client sent it (originalUrl), not as rewritten for routing: no "/tsuru/..." leaks out.
+              dialect.sendError(reply, new ApiError(404, `no such endpoint: ${req.method} ${pathOnly(req.originalUrl ?? req.url)}`));
+            });
+          }
           dialect.routes(scope, opts.deps);
         },
         { prefix: `${opts.basePath ?? ""}${prefix}` },

@@ -8,6 +8,8 @@ import type { ApiDeps } from "./deps.ts";
 import { frontProxyPrincipal, loadFrontProxyConfig } from "./identity/front-proxy.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "./tsuru/dialect.ts";
 import { deisDialect } from "./deis/dialect.ts";
+import { clusterDialect } from "./cluster/dialect.ts";
+import { ClusterStore } from "./cluster/store.ts";
 import { cloudDialect } from "./cloud/dialect.ts";
 import { waiterDialect } from "./waiter/dialect.ts";
 import { WaiterTokenStore } from "./waiter/token-store.ts";
@@ -16,8 +18,8 @@ import { AppStore } from "./apps/store.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { Types } from "../kube/resource.ts";
 
-/** Every dialect, each under its own prefixes: tsuru (/tsuru, /1.x), Deis (/v1), cloud (/v1/organizations). */
-export const DIALECTS = [tsuruDialect, deisDialect, cloudDialect, waiterDialect];
+/** Every dialect, each under its own prefixes: tsuru (/tsuru, /1.x), Deis (/v1), cloud (/v1/organizations), Waiter (the root), cluster (its own /v1/... and /secrets/... paths, and /cluster). */
+export const DIALECTS = [tsuruDialect, deisDialect, cloudDialect, waiterDialect, clusterDialect];
 
 export interface RunningApi {
   port: number;
@@ -25,7 +27,7 @@ export interface RunningApi {
 }
 
 /** Every kind the dialects read from a cache: registered at boot, so none is read before it synced. */
-const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance, BerthTypes.Platform];
+const CACHED_KINDS = [BerthTypes.App, BerthTypes.Release, BerthTypes.Pool, BerthTypes.Plan, BerthTypes.Team, BerthTypes.User, BerthTypes.Role, BerthTypes.ServiceClass, BerthTypes.ServiceInstance, BerthTypes.Platform, BerthTypes.ClusterSettings];
 
 /** Registers the caches the API reads; call before the manager starts. */
 export function apiDeps(manager: Manager, namespace: string, log: Logger, bootstrapAdmin?: string): ApiDeps {
@@ -50,6 +52,7 @@ export function apiDeps(manager: Manager, namespace: string, log: Logger, bootst
     log,
     identity,
     apps: new AppStore(manager.client, manager.informers),
+    cluster: new ClusterStore(manager.client, manager.informers, namespace),
     waiterTokens: new WaiterTokenStore(manager.client, manager.informers, namespace),
     ready: () => ready && manager.informers.hasSynced,
   };

@@ -22,6 +22,7 @@ export const BerthTypes = {
   Platform: kind("Platform", "platforms", false),
   Build: kind("Build", "builds", true),
   WaiterToken: kind("WaiterToken", "waitertokens", true),
+  ClusterSettings: kind("ClusterSettings", "clustersettings", false),
 } satisfies Record<string, ResourceType>;
 
 /** Labels Berth puts on what it creates. */
@@ -33,6 +34,8 @@ export const Labels = {
   /** On a Job or CronJob: it backs up the service instance named by Labels.instance. */
   backup: "berth.dev/backup",
   pool: "berth.dev/pool",
+  /** On Apps converged from a team's cluster API settings (their pods get the loggers ConfigMap). */
+  clusterJob: "berth.dev/cluster-job",
   managedBy: "app.kubernetes.io/managed-by",
 } as const;
 
@@ -312,3 +315,25 @@ export interface WaiterTokenSpec {
   previous?: Record<string, unknown>;
 }
 export type WaiterToken = KubeObject & { spec: WaiterTokenSpec; status?: CommonStatus & { etag?: string } };
+
+export type LogLevel = "debug" | "info" | "warning" | "error" | "fatal" | "panic";
+
+export interface LogDefinition {
+  id: string;
+  group?: string;
+  job?: string;
+  task?: string;
+  fileName?: string;
+  logLevel?: boolean;
+}
+
+/** A team's cluster API state (the cluster API dialect): named after the team. */
+export interface ClusterSettingsSpec {
+  team: string;
+  settings?: Record<string, unknown>;
+  logs?: LogDefinition[];
+  /** Default levels: logger ID -> logger leaf -> level. */
+  loggers?: Record<string, Record<string, LogLevel>>;
+  events?: { mapreduce?: Record<string, unknown>[] };
+}
+export type ClusterSettings = KubeObject & { spec: ClusterSettingsSpec; status?: CommonStatus };

@@ -94,14 +94,14 @@ export class AppStore {
     return pool.status?.namespace ?? poolNamespace(pool);
   }
 
-  async create(name: string, spec: AppSpec, pool: Pool, actor: string): Promise<App> {
+  async create(name: string, spec: AppSpec, pool: Pool, actor: string, meta: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): Promise<App> {
     if (this.app(name)) throw conflict(`there is already an app with the name "${name}"`);
     // A pool created a moment ago may not have its namespace yet.
     const ns = this.namespaceFor(pool);
     for (let i = 0; i < 50 && !(await this.client.getOrUndefined(Types.Namespace, undefined, ns)); i++) await new Promise((r) => setTimeout(r, 100));
     try {
       const app = await this.client.create<App>(BerthTypes.App, {
-        metadata: { name, namespace: this.namespaceFor(pool), annotations: { [Annotations.actor]: actor } },
+        metadata: { name, namespace: this.namespaceFor(pool), ...(meta.labels ? { labels: meta.labels } : {}), annotations: { ...meta.annotations, [Annotations.actor]: actor } },
         spec,
       });
       await this.synced(BerthTypes.App, keyOf(app), app.metadata.resourceVersion);

@@ -67,6 +67,12 @@ export function podPlacement(app: App, pool: Pool | undefined): { nodeSelector?:
   };
 }
 
+/**
+ * Where a cluster API job's pods find their logger levels: one file per level,
+ * `<alloc>_<loggerID>_<leaf>` (this allocation, $BERTH_ALLOC) and `default_<loggerID>_<leaf>`.
+ */
+export const LOGGERS_MOUNT = "/etc/berth/loggers";
+
 export function desiredDeployment(app: App, release: Release, process: Process, placement: Placement): KubeObject {
   const name = app.metadata.name ?? "";
   const version = `v${release.spec.version}`;
@@ -74,6 +80,8 @@ export function desiredDeployment(app: App, release: Release, process: Process, 
   const readiness = probe(process);
   const stopped = desiredReplicas(app, process) === 0;
   const hpaOwnsReplicas = !stopped && autoscaledProcess(app) === process.name;
+  // Cluster API jobs read their logger levels from a ConfigMap that updates in place.
+  const loggers = app.metadata.labels?.[Labels.clusterJob] === "true";
   return withOwner(
     {
       apiVersion: "apps/v1",
@@ -104,12 +112,15 @@ export function desiredDeployment(app: App, release: Release, process: Process, 
                   { name: "DEIS_APP", value: name },
                   { name: "DEIS_RELEASE", value: version },
                   ...(process.ports?.[0] ? [{ name: "PORT", value: String(process.ports[0].port) }] : []),
+                  ...(loggers ? [{ name: "BERTH_ALLOC", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }] : []),
                 ],
+                ...(loggers ? { volumeMounts: [{ name: "berth-loggers", mountPath: LOGGERS_MOUNT, readOnly: true }] } : {}),
                 ...resourcesFor(process, plan),
                 ...(readiness ? { readinessProbe: readiness, livenessProbe: { ...readiness, initialDelaySeconds: 30 } } : {}),
               },
             ],
             ...podPlacement(app, placement.pool),
+            ...(loggers ? { volumes: [{ name: "berth-loggers", configMap: { name: `${name}-loggers`, optional: true } }] } : {}),
           },
         },
       },

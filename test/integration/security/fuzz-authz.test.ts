@@ -73,7 +73,11 @@ describe("security sweeps over every documented route", function () {
     await berth?.stop();
   });
 
-  const routes = () => [...documentedEndpoints(tsv, "tsuru").map((e) => ({ ...e, api: "tsuru" })), ...documentedEndpoints(tsv, "deis").map((e) => ({ ...e, api: "deis" }))];
+  const routes = () => [
+    ...documentedEndpoints(tsv, "tsuru").map((e) => ({ ...e, api: "tsuru" })),
+    ...documentedEndpoints(tsv, "deis").map((e) => ({ ...e, api: "deis" })),
+    ...documentedEndpoints(tsv, "cluster").map((e) => ({ ...e, api: "cluster" })),
+  ];
   const url = (api: string, path: string) => (api === "tsuru" ? `/1.0${path}` : path);
 
   it("authorization matrix: team B gets no 2xx and sees nothing on any route naming team A's app", async () => {
@@ -81,10 +85,10 @@ describe("security sweeps over every documented route", function () {
     const leaks: string[] = [];
     let checked = 0;
     for (const e of routes()) {
-      const namesApp = /\{(app|appname)\}/.test(e.path) || /^\/apps\/\{name\}/.test(e.path) || /^\/v1\/apps\/\{id\}/.test(e.path);
+      const namesApp = /\{(app|appname|job_id)\}/.test(e.path) || /^\/apps\/\{name\}/.test(e.path) || /^\/v1\/apps\/\{id\}/.test(e.path) || e.path === "/v1/jobs/updatecounts";
       if (!namesApp) continue;
       const path = e.path
-        .replace(/\{(app|appname)\}/g, appA)
+        .replace(/\{(app|appname|job_id)\}/g, appA)
         .replace(/^\/apps\/\{name\}/, `/apps/${appA}`)
         .replace(/^\/v1\/apps\/\{id\}/, `/v1/apps/${appA}`)
         .replace(/\{team\}/g, teamB)
@@ -93,7 +97,9 @@ describe("security sweeps over every documented route", function () {
       const o =
         e.api === "tsuru"
           ? { token: tokenB, form: { "Envs.0.Name": "PWNED", "Envs.0.Value": "x", cname: `evil-${id}.example.com`, units: "1", process: "web", image: "evil:1", teamOwner: teamB } }
-          : { token: tokenB, scheme: "token", json: { values: { PWNED: "x" }, web: 1, image: "evil:1", domain: `evil-${id}.example.com`, username: `fb-${id}`, command: "id" } };
+          : e.api === "cluster"
+            ? { token: tokenB, json: { jobID: appA, taskGroup: "web", count: 1 } }
+            : { token: tokenB, scheme: "token", json: { values: { PWNED: "x" }, web: 1, image: "evil:1", domain: `evil-${id}.example.com`, username: `fb-${id}`, command: "id" } };
       const r = await call(base, method, url(e.api, path), { ...o, ...(method === "GET" || method === "DELETE" ? { form: undefined, json: undefined } : {}) });
       checked++;
       if ((r.status >= 200 && r.status < 300) || r.text.includes(SECRET)) leaks.push(`${method} ${path}: ${r.status} ${r.text.slice(0, 120)}`);

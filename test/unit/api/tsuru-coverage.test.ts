@@ -5,6 +5,7 @@ import { buildServer } from "../../../src/api/server.ts";
 import { apiDocs, cliDoc, documentedEndpoints } from "../../../src/api/coverage.ts";
 import { waiterDialect } from "../../../src/api/waiter/dialect.ts";
 import { deisDialect } from "../../../src/api/deis/dialect.ts";
+import { clusterDialect } from "../../../src/api/cluster/dialect.ts";
 import { cloudDialect } from "../../../src/api/cloud/dialect.ts";
 import { rewriteTsuruVersion, tsuruDialect } from "../../../src/api/tsuru/dialect.ts";
 import { machineryPaths } from "../../../src/api/tsuru/machinery.ts";
@@ -28,7 +29,7 @@ describe("tsuru dialect coverage", () => {
 
   it("keeps docs/api/*.md in step with the routes (npm run docs:api)", async function () {
     if (!existsSync(tsv)) this.skip();
-    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, cloudDialect, waiterDialect] });
+    const server = buildServer<ApiDeps>({ log: silentLogger(), deps: {} as ApiDeps, dialects: [tsuruDialect, deisDialect, cloudDialect, waiterDialect, clusterDialect] });
     await server.ready();
     const docs = apiDocs(server, tsv);
     await server.close();
@@ -36,11 +37,14 @@ describe("tsuru dialect coverage", () => {
     expect(docs.tsuru.rows.filter((r) => r.status === "served").length).to.be.at.least(80);
     // Every documented Deis path is served, and everything the 1.13 CLI calls.
     expect(docs.deis.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
+    // Every documented cluster API path is served.
+    expect(docs.cluster.rows).to.have.length(23);
+    expect(docs.cluster.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
     // Every documented cloud path is served.
     expect(docs.cloud.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
     // Waiter: every documented path but GET /service-id (it needs request-driven start).
     expect(docs.waiter.rows.filter((r) => r.status !== "served").map((r) => `${r.method} ${r.path}`)).to.deep.equal(["GET /service-id"]);
-    for (const name of ["tsuru", "deis", "cloud", "waiter"] as const) {
+    for (const name of ["tsuru", "deis", "cloud", "waiter", "cluster"] as const) {
       expect(readFileSync(new URL(`../../../docs/api/${name}.md`, import.meta.url), "utf8"), name).to.equal(docs[name].markdown);
     }
   });
