@@ -108,7 +108,7 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("cluster", CORE, "pods/log", ["get"], "tsuru app log, Deis logs, a run's output"),
     rule("cluster", "apps", "deployments", ["patch"], "tsuru app restart, Deis ps:restart: an annotation on the pod template"),
     rule("cluster", BERTH, "clustersettings", ["get", "list", "watch", "create", "patch"], "the cluster API: a team's settings, log definitions, loggers and event definitions"),
-    rule("cluster", CORE, "configmaps", ["get", "create", "patch"], "the cluster API: the loggers ConfigMap of a job, mounted into its pods"),
+    rule("appNamespaces", CORE, "configmaps", ["get", "create", "patch"], "the cluster API: the loggers ConfigMap of a job, mounted into its pods"),
     rule("cluster", CORE, "events", ["list", "watch"], "the cluster API's events results: a cache of Events about the caller's jobs"),
     rule("cluster", "batch", "jobs", ["create", "get", "list", "watch"], "one-off commands (Deis run, tsuru app run) and their outcome; a cache of backup Jobs (the cloud API's backups)"),
     rule("release", BERTH, "tokens", ["list", "watch", "create", "patch", "delete"], "API credentials: only Tokens in Berth's namespace are believed"),
