@@ -39,15 +39,17 @@ describe("waiter: the router wakes a sleeping App", function () {
       metadata: { name, namespace: ns },
       spec: { image: "busybox", state, idle: { timeoutMinutes: 1 }, processes: [{ name: "web", replicas: 1, ports: [{ port: 8080 }] }] },
     });
-    await berth.client.create(BerthTypes.App, mk("sleepy", "Sleeping"));
-    await berth.client.create(BerthTypes.App, mk("stopped", "Stopped"));
+    // Names of their own: a host two Apps claim goes to the older one (router.test.ts has a "sleepy").
+    const [sleepy, stopped] = [`sleepy-${ns}`, `stopped-${ns}`];
+    await berth.client.create(BerthTypes.App, mk(sleepy, "Sleeping"));
+    await berth.client.create(BerthTypes.App, mk(stopped, "Stopped"));
     // The router knows the app once its informer saw it: until then the host is unknown (404).
-    await eventually("route", async () => (await get(router.port, `stopped.${APPS_DOMAIN}`)).status === 503);
-    const held = await get(router.port, `sleepy.${APPS_DOMAIN}`);
+    await eventually("route", async () => (await get(router.port, `${stopped}.${APPS_DOMAIN}`)).status === 503);
+    const held = await get(router.port, `${sleepy}.${APPS_DOMAIN}`);
     // Held until the request timeout (no pod the router may dial on KWOK nodes), not refused at once.
     expect(held.status, held.body).to.not.equal(404);
-    await eventually("woken: Running", async () => (await berth.client.get<App>(BerthTypes.App, ns, "sleepy")).spec.state === "Running", 30_000);
-    await eventually("deployment scaled up", async () => (await kubectl("get", "deploy", "-n", ns, "-l", "berth.dev/app=sleepy", "-o", "jsonpath={.items[0].spec.replicas}")) === "1");
-    expect((await berth.client.get<App>(BerthTypes.App, ns, "stopped")).spec.state).to.equal("Stopped");
+    await eventually("woken: Running", async () => (await berth.client.get<App>(BerthTypes.App, ns, sleepy)).spec.state === "Running", 30_000);
+    await eventually("deployment scaled up", async () => (await kubectl("get", "deploy", "-n", ns, "-l", `berth.dev/app=${sleepy}`, "-o", "jsonpath={.items[0].spec.replicas}")) === "1");
+    expect((await berth.client.get<App>(BerthTypes.App, ns, stopped)).spec.state).to.equal("Stopped");
   });
 });
