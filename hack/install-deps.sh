@@ -52,3 +52,6 @@ fi
 
 # A real cloud API client for the wire tests (cached; its absence only skips those tests).
 hack/install-cloud-client.sh >/dev/null || log "cloud API client not cached: its wire tests will skip"
+# The real Deis v1 CLI for its end-to-end test (built once from the Go module proxy, ~1 min;
+# its absence only skips that test).
+hack/build-deis-cli.sh >/dev/null || log "Deis CLI not built: its end-to-end test will skip"
