@@ -132,7 +132,11 @@ describe("tsuru wire (golden, CLI 1.34)", function () {
   });
 
   it("#17 unit kill: DELETE /1.12/apps/{app}/units/{unit} deletes that pod", async () => {
-    const units = (await call("GET", `/1.0/apps/${app}`, { token: solo })).json<{ units: { ID: string; Status: string }[] }>().units.filter((u) => u.Status === "started");
+    // The unit the earlier steps started may still be starting: wait until it is up.
+    const units = await eventually("one started unit", async () => {
+      const started = (await call("GET", `/1.0/apps/${app}`, { token: solo })).json<{ units: { ID: string; Status: string }[] }>().units.filter((u) => u.Status === "started");
+      return started.length === 1 && started;
+    });
     expect(units).to.have.length(1);
     const unit = units[0]!.ID;
     // tsuru/tsuru-client:tsuru/client/unit.go UnitKill: GetURLVersion("1.12", "/apps/%s/units/%s?force=..."), a JSON stream.
