@@ -6,16 +6,12 @@ import type { App, Release, User } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import { userObjectName } from "../../../src/api/identity/store.ts";
 import type { RunningBerth } from "../support/berth.ts";
+import type { CallOptions, Res } from "../support/http.ts";
+import { call as httpCall } from "../support/http.ts";
 import { startBerth } from "../support/berth.ts";
 import { selfSignedCertificate } from "../support/cert.ts";
 import { eventually, kubectl, kubectlStdin } from "../support/kube.ts";
 
-interface Res {
-  status: number;
-  text: string;
-  json<T = unknown>(): T;
-  headers: Headers;
-}
 
 describe("tsuru dialect: the whole flow over HTTP", function () {
   this.timeout(180_000);
@@ -23,20 +19,8 @@ describe("tsuru dialect: the whole flow over HTTP", function () {
   const id = randomBytes(3).toString("hex");
   const [teamA, teamB, teamC, pool, app] = [`ta-${id}`, `tb-${id}`, `tc-${id}`, `pl-${id}`, `shop-${id}`];
 
-  const call = async (method: string, path: string, o: { token?: string; form?: Record<string, string | string[]> } = {}): Promise<Res> => {
-    const headers: Record<string, string> = {};
-    if (o.token) headers.Authorization = `bearer ${o.token}`;
-    let body: string | undefined;
-    if (o.form) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(o.form)) for (const x of Array.isArray(v) ? v : [v]) params.append(k, x);
-      body = params.toString();
-      headers["Content-Type"] = "application/x-www-form-urlencoded";
-    }
-    const r = await fetch(`${berth.apiURL}${path}`, { method, headers, body });
-    const text = await r.text();
-    return { status: r.status, text, headers: r.headers, json: <T>() => JSON.parse(text) as T };
-  };
+  const call = (method: string, path: string, o: CallOptions = {}): Promise<Res> => httpCall(berth.apiURL, method, path, o);
+
 
   const register = async (email: string) => {
     expect((await call("POST", "/1.0/users", { form: { email, password: "s3cret-pw" } })).status).to.equal(201);

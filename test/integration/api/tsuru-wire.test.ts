@@ -8,16 +8,12 @@ import { userObjectName } from "../../../src/api/identity/store.ts";
 import type { User } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import type { RunningBerth } from "../support/berth.ts";
+import type { CallOptions, Res } from "../support/http.ts";
+import { call as httpCall } from "../support/http.ts";
 import { startBerth } from "../support/berth.ts";
 import { selfSignedCertificate } from "../support/cert.ts";
 import { eventually, kubectl, kubectlStdin } from "../support/kube.ts";
 
-interface Res {
-  status: number;
-  text: string;
-  headers: Headers;
-  json<T = unknown>(): T;
-}
 
 const OBJECT_ID = /^[0-9a-f]{24}$/;
 
@@ -31,25 +27,8 @@ describe("tsuru wire (golden, CLI 1.34)", function () {
   let solo = ""; // a user in exactly one team
   let duo = ""; // a user in two teams
 
-  const call = async (method: string, path: string, o: { token?: string; form?: Record<string, string | string[]>; json?: unknown; body?: FormData } = {}): Promise<Res> => {
-    const headers: Record<string, string> = {};
-    if (o.token) headers.Authorization = `bearer ${o.token}`;
-    let body: string | FormData | undefined;
-    if (o.form) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(o.form)) for (const x of Array.isArray(v) ? v : [v]) params.append(k, x);
-      body = params.toString();
-      headers["Content-Type"] = "application/x-www-form-urlencoded";
-    } else if (o.json !== undefined) {
-      body = JSON.stringify(o.json);
-      headers["Content-Type"] = "application/json";
-    } else if (o.body) {
-      body = o.body;
-    }
-    const r = await fetch(`${berth.apiURL}${path}`, { method, headers, body });
-    const text = await r.text();
-    return { status: r.status, text, headers: r.headers, json: <T>() => JSON.parse(text) as T };
-  };
+  const call = (method: string, path: string, o: CallOptions = {}): Promise<Res> => httpCall(berth.apiURL, method, path, o);
+
   const register = async (email: string) => {
     expect((await call("POST", "/1.0/users", { form: { email, password: "s3cret-pw" } })).status).to.equal(201);
     return (await call("POST", "/1.0/auth/login", { form: { email, password: "s3cret-pw" } })).json<{ token: string }>().token;

@@ -12,6 +12,8 @@ export interface CallOptions {
   form?: Record<string, string | string[]>;
   /** Sent as application/json. */
   json?: unknown;
+  /** Sent as multipart/form-data (fetch sets the boundary). */
+  body?: FormData;
   /** Sent as it is, with contentType. */
   raw?: string;
   contentType?: string;
@@ -22,7 +24,7 @@ export interface CallOptions {
 export async function call(base: string, method: string, path: string, o: CallOptions = {}): Promise<Res> {
   const headers: Record<string, string> = {};
   if (o.token) headers.Authorization = `${o.scheme ?? "bearer"} ${o.token}`;
-  let body: string | undefined;
+  let body: string | FormData | undefined;
   if (o.form) {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(o.form)) for (const x of Array.isArray(v) ? v : [v]) params.append(k, x);
@@ -31,13 +33,15 @@ export async function call(base: string, method: string, path: string, o: CallOp
   } else if (o.json !== undefined) {
     body = JSON.stringify(o.json);
     headers["Content-Type"] = "application/json";
+  } else if (o.body) {
+    body = o.body;
   } else if (o.raw !== undefined) {
     body = o.raw;
     headers["Content-Type"] = o.contentType ?? "application/json";
   }
   // GET and HEAD carry no body: form fields go into the query string, other bodies are dropped.
   if (method === "GET" || method === "HEAD") {
-    const query = o.form ? body : undefined;
+    const query = o.form ? (body as string) : undefined;
     body = undefined;
     delete headers["Content-Type"];
     if (query) path += (path.includes("?") ? "&" : "?") + query;
