@@ -2,6 +2,7 @@
 // berth router [--port N] [--listen ADDRESS]...: the data plane (src/router/), its own process.
 import { loadConfig } from "./config.ts";
 import { setupAppController } from "./controllers/app-controller.ts";
+import { setupClusterSettingsController } from "./controllers/cluster-settings-controller.ts";
 import { setupPoolController } from "./controllers/pool-controller.ts";
 import { setupServiceInstanceController } from "./controllers/service-instance-controller.ts";
 import { setupTokenController } from "./controllers/token-controller.ts";
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
     setupTokenController(manager);
     setupTeamController(manager);
     setupServiceInstanceController(manager);
+    setupClusterSettingsController(manager, config.namespace);
   }
   const deps = config.api ? apiDeps(manager, config.namespace, log, config.bootstrapAdmin) : undefined;
   const api = deps ? await startApi(deps, config, log) : undefined;

@@ -58,7 +58,7 @@ const rule = (scope: Scope, apiGroup: string, resource: string, verbs: Verb[], r
 export const RBAC: Record<Component, Rule[]> = {
   // berth run --no-api: src/controllers/, src/reconcilers/, src/runtime/ (leader election, events).
   controllers: [
-    rule("cluster", BERTH, "apps", ["list", "watch"], "App controller's primary cache; service-instance controller maps bindings to instances"),
+    rule("cluster", BERTH, "apps", ["get", "list", "watch", "create", "patch", "delete"], "App controller's primary cache; service-instance controller maps bindings to instances; the ClusterSettings controller creates, updates (get: re-read on conflict) and deletes a team's jobs"),
     rule("cluster", BERTH, "apps/status", ["patch"], "App status by server-side apply (runtime/status.ts)"),
     rule("cluster", BERTH, "releases", ["list", "watch", "create", "delete"], "a Release per content change, old ones pruned (reconcilers/app.ts)"),
     rule("cluster", BERTH, "pools", ["list", "watch"], "Pool controller's primary cache; apps' placement and admission"),
@@ -70,6 +70,8 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("cluster", BERTH, "serviceinstances/status", ["patch"], "ServiceInstance status by server-side apply"),
     rule("cluster", BERTH, "serviceclasses", ["list", "watch"], "classes of bound and reconciled instances"),
     rule("cluster", BERTH, "teams", ["list", "watch"], "Team controller's primary cache"),
+    rule("cluster", BERTH, "clustersettings", ["list", "watch"], "ClusterSettings controller's primary cache (reconcilers/cluster-settings.ts)"),
+    rule("cluster", BERTH, "clustersettings/status", ["patch"], "ClusterSettings Ready condition by server-side apply"),
     rule("cluster", BERTH, "teams/status", ["patch"], "a Team's organization id (the cloud API) by server-side apply (reconcilers/team.ts)"),
     rule("cluster", CORE, "namespaces", ["create", "patch"], "each Pool's namespace by server-side apply (reconcilers/pool.ts)"),
     rule("cluster", CORE, "resourcequotas", ["list", "watch", "create", "patch", "delete"], "a Pool's quota applied, or deleted when the Pool sets none"),
@@ -85,7 +87,8 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("cluster", "networking.k8s.io", "networkpolicies", ["create", "patch"], "an instance's IP access list (applied, not cached)"),
     rule("cluster", "batch", "cronjobs", ["get", "create", "patch", "delete"], "an instance's backup CronJob applied, or read and deleted when its class stops configuring backups"),
     rule("appNamespaces", CORE, "secrets", ["get", "list", "watch", "create", "patch"], "release env Secrets created; private env and instance credentials read; credentials applied; token values created; labelled Secrets watched to re-reconcile"),
-    rule("release", CORE, "secrets", ["get", "create"], "the value of a Token made with kubectl in Berth's namespace (reconcilers/token.ts)"),
+    rule("release", CORE, "secrets", ["get", "list", "watch", "create"], "the value of a Token made with kubectl in Berth's namespace (reconcilers/token.ts); a cache of the cluster API's team secrets, which jobs name (reconcilers/cluster-settings.ts)"),
+    rule("appNamespaces", CORE, "configmaps", ["create", "patch"], "the loggers ConfigMap of a cluster job: the team's default levels merged in (reconcilers/job-loggers.ts)"),
     rule("release", "coordination.k8s.io", "leases", ["create"], "leader election: the first candidate creates the Lease", { when: "leaderElection" }),
     rule("release", "coordination.k8s.io", "leases", ["get", "update"], "leader election: read and renew the Lease (a PUT with resourceVersion, compare-and-swap)", { when: "leaderElection", resourceNames: [LEASE_NAME] }),
   ],

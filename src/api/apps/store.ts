@@ -1,22 +1,21 @@
 // Apps, pools, plans and releases as every dialect needs them: cached reads by the names
 // users type, and writes that wait until the cache has seen them.
 import type { KubeClient } from "../../kube/client.ts";
-import { isAlreadyExists, isNotFound } from "../../kube/client.ts";
+import { isAlreadyExists } from "../../kube/client.ts";
 import type { KubeObject, ResourceType } from "../../kube/resource.ts";
 import { Types, keyOf } from "../../kube/resource.ts";
 import { updateWithRetry } from "../../kube/optimistic.ts";
 import type { App, AppSpec, Plan, Pool, Release } from "../../model/kinds.ts";
 import { Annotations, BerthTypes, Labels } from "../../model/kinds.ts";
 import { poolNamespace } from "../../reconcilers/pool.ts";
+import { changePrivateEnv, privateEnvSecretName, readPrivateEnv, setPrivateEnv } from "../../reconcilers/private-env.ts";
 import type { InformerFactory } from "../../runtime/informer.ts";
 import { cacheSynced } from "../read-your-writes.ts";
-import { withOwner } from "../../runtime/status.ts";
 import { ApiError, badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
 
 /** A spec change: what to merge-patch, or a function of the current App that says it (undefined: nothing to do). */
 export type SpecChange = Partial<AppSpec> | Record<string, unknown> | ((current: App) => Partial<AppSpec> | Record<string, unknown> | undefined);
 
-export const privateEnvSecretName = (app: string) => `${app}-private-env`;
 type Pod = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } };
 type Secret = KubeObject & { data?: Record<string, string> };
 
@@ -148,39 +147,26 @@ export class AppStore {
     }
   }
 
-  async privateEnv(app: App): Promise<Record<string, string>> {
-    if (!app.spec.privateEnvSecret) return {};
-    const s = await this.client.getOrUndefined<Secret>(Types.Secret, app.metadata.namespace, app.spec.privateEnvSecret);
-    return Object.fromEntries(Object.entries(s?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+  privateEnv(app: App): Promise<Record<string, string>> {
+    return readPrivateEnv(this.client, app);
   }
 
   /** Replaces the private environment Secret's content (owned by the App). */
   async setPrivateEnv(app: App, env: Record<string, string>): Promise<string> {
-    const current = await this.privateEnv(app);
-    return this.changePrivateEnv(app, env, Object.keys(current).filter((k) => !(k in env)));
+    try {
+      return await setPrivateEnv(this.client, app, env);
+    } catch (e) {
+      throw fromKubernetes(e, "private environment");
+    }
   }
 
-  /**
-   * Sets and removes keys of the App's private environment Secret (created owned by the App
-   * and labelled for it, which is what the App reconciler trusts). A merge patch of single
-   * keys: concurrent changes of different keys all land.
-   */
+  /** Sets and removes keys of the App's private environment Secret (reconcilers/private-env.ts). */
   async changePrivateEnv(app: App, set: Record<string, string>, unset: string[]): Promise<string> {
-    const name = privateEnvSecretName(app.metadata.name ?? "");
-    const data: Record<string, string | null> = Object.fromEntries(unset.map((k) => [k, null]));
-    for (const [k, v] of Object.entries(set)) data[k] = Buffer.from(v).toString("base64");
-    const secret = withOwner({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } }, type: "Opaque" }, app);
     try {
-      await this.client.mergePatch(Types.Secret, app.metadata.namespace, name, { metadata: { labels: secret.metadata.labels }, data });
+      return await changePrivateEnv(this.client, app, set, unset);
     } catch (e) {
-      if (!isNotFound(e)) throw fromKubernetes(e, "private environment");
-      const created = { ...secret, data: Object.fromEntries(Object.entries(data).filter((kv): kv is [string, string] => kv[1] !== null)) };
-      await this.client.create(Types.Secret, created).catch(async (err: unknown) => {
-        if (!isAlreadyExists(err)) throw fromKubernetes(err, "private environment");
-        await this.client.mergePatch(Types.Secret, app.metadata.namespace, name, { data });
-      });
+      throw fromKubernetes(e, "private environment");
     }
-    return name;
   }
 
   /**

@@ -41,7 +41,7 @@ export function eventRoutes(s: FastifyInstance, deps: ApiDeps): void {
     if (!Array.isArray(mapreduce) || !mapreduce.every(isObject)) throw badRequest("mapreduce must be an array of objects (the events file contents)");
     const unknown = Object.keys(b).filter((k) => k !== "mapreduce");
     if (unknown.length) throw badRequest(`unknown fields: ${unknown.join(", ")}`);
-    const spec = await deps.cluster.updateSpec(team, deps.identity.team(team), (cur) => ({ ...cur, events: { mapreduce } }));
+    const { spec } = await deps.cluster.updateSpec(team, deps.identity.team(team), (cur) => ({ ...cur, events: { mapreduce } }));
     return { errors: "", mapreduce: spec.events?.mapreduce ?? [] };
   });
 

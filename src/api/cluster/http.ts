@@ -3,7 +3,7 @@
 import type { FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError, badRequest } from "../errors.ts";
-import type { SettingsError } from "./schema.ts";
+import type { SettingsError } from "../../model/cluster-settings.ts";
 import type { Principal } from "../identity/principal.ts";
 import { requireTeamMember } from "../identity/principal.ts";
 

@@ -19,9 +19,10 @@ import { canSeeApp } from "../identity/principal.ts";
 import type { P } from "./http.ts";
 import { loggersConfigMap } from "./store.ts";
 import { KEY, caller, isObject, objectBody, teamOf } from "./http.ts";
-import { LOG_LEVELS } from "./schema.ts";
+import { LOG_LEVELS } from "../../model/cluster-settings.ts";
 import type { Pod } from "./store.ts";
 import { podState } from "./job-routes.ts";
+import { CONVERGE_WAIT_MS } from "./settings-routes.ts";
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 /** Logs are read whole up to this many bytes (the newest), then cut at the offset. */
@@ -81,7 +82,7 @@ export function logRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const p = caller(deps, req);
     const team = teamOf(p, req);
     const logs = logDefinitions(req.body);
-    return (await deps.cluster.updateSpec(team, deps.identity.team(team), (cur) => ({ ...cur, logs }))).logs ?? [];
+    return (await deps.cluster.updateSpec(team, deps.identity.team(team), (cur) => ({ ...cur, logs }))).spec.logs ?? [];
   });
 
   s.get<P<"name">>("/v1/log/meta/:name", async (req) => {
@@ -147,11 +148,11 @@ export function logRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const id = req.params.loggerID;
     if (!KEY.test(id) || id.includes("_")) throw badRequest(`invalid logger ID ${JSON.stringify(id)}`);
     const set = levels(objectBody(req));
-    const spec = await deps.cluster.updateSpec(team, deps.identity.team(team), (cur) => ({ ...cur, loggers: { ...cur.loggers, [id]: { ...cur.loggers?.[id], ...set } } }));
-    // Delivered to the team's running jobs: their pods see the mounted file change in place.
-    const data = Object.fromEntries(Object.entries(set).map(([leaf, level]) => [`default_${id}_${leaf}`, level]));
-    for (const app of apps.apps().filter((a) => a.metadata.labels?.[Labels.clusterJob] === "true" && a.spec.owner === team)) await deps.cluster.writeLoggers(app, data);
-    return spec.loggers?.[id] ?? {};
+    const written = await deps.cluster.updateSpec(team, deps.identity.team(team), (cur) => ({ ...cur, loggers: { ...cur.loggers, [id]: { ...cur.loggers?.[id], ...set } } }));
+    // The ClusterSettings controller delivers them into the loggers ConfigMap of each of the
+    // team's jobs (their pods see the mounted file change in place): answered once it has.
+    await deps.cluster.reconciled(team, written.metadata.generation, CONVERGE_WAIT_MS);
+    return written.spec.loggers?.[id] ?? {};
   });
 
   const allocLevels = async (app: App, pod: string): Promise<Record<string, Record<string, string>>> => {

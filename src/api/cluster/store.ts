@@ -2,31 +2,22 @@
 // (settings, log definitions, default loggers, event definitions), the team's secrets
 // (Kubernetes Secrets in Berth's namespace, owned by the Team and labelled for it), and the
 // change feed behind long polling on GET /v1/jobs.
-import { createHash } from "node:crypto";
 import { Gauge, register } from "prom-client";
 import type { KubeClient } from "../../kube/client.ts";
-import { isAlreadyExists, isConflict, isNotFound } from "../../kube/client.ts";
-import { withOwner } from "../../runtime/status.ts";
+import { isConflict, isNotFound } from "../../kube/client.ts";
 import type { KubeObject } from "../../kube/resource.ts";
 import { Types, keyOf, ownerRef, resourcePath } from "../../kube/resource.ts";
 import type { App, ClusterSettings, ClusterSettingsSpec, Team } from "../../model/kinds.ts";
 import { BerthTypes, Labels } from "../../model/kinds.ts";
+import type { Condition } from "../../runtime/conditions.ts";
+import { getCondition } from "../../runtime/conditions.ts";
 import type { Informer, InformerFactory } from "../../runtime/informer.ts";
 import { cacheSynced } from "../read-your-writes.ts";
 import { fromKubernetes } from "../errors.ts";
+import { ClusterAnnotations, ClusterLabels, secretIdHash, secretObjectName, teamSecretValues } from "../../model/cluster-settings.ts";
+import { writeLoggers } from "../../reconcilers/job-loggers.ts";
 
-export const ClusterLabels = {
-  /** On Secrets: the hash of the secret's ID (IDs may hold characters a label value may not). */
-  secret: "berth.dev/cluster-secret",
-  team: "berth.dev/team",
-  /** On Apps converged from a team's settings. */
-  job: Labels.clusterJob,
-} as const;
-export const ClusterAnnotations = {
-  secretId: "berth.dev/secret-id",
-  /** On Apps: {"<task group>": {"countInit": n, "countMax": n}} from the settings. */
-  counts: "berth.dev/cluster-counts",
-} as const;
+export { ClusterAnnotations, ClusterLabels, loggersConfigMap, secretObjectName } from "../../model/cluster-settings.ts";
 
 type Secret = KubeObject & { data?: Record<string, string> };
 export type Pod = KubeObject & {
@@ -43,8 +34,6 @@ export type KubeEvent = KubeObject & {
   firstTimestamp?: string;
 };
 
-const hash = (s: string) => createHash("sha256").update(s).digest("hex");
-export const secretObjectName = (team: string, id: string) => `cs-${team}-${hash(id).slice(0, 16)}`;
 
 /**
  * Wakes long polls when anything a job view shows may have changed: an App or one of its pods
@@ -118,8 +107,6 @@ if (!register.getSingleMetric("berth_cluster_api_long_polls")) {
   });
 }
 
-export const loggersConfigMap = (job: string) => `${job}-loggers`;
-type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 export class ClusterStore {
   readonly feed: ChangeFeed;
@@ -157,7 +144,7 @@ export class ClusterStore {
    * Rewrites the team's ClusterSettings spec: change computes the new spec from the current
    * one; a concurrent writer makes it start over on a fresh read (optimistic concurrency).
    */
-  async updateSpec(team: string, teamObj: Team | undefined, change: (cur: ClusterSettingsSpec) => ClusterSettingsSpec): Promise<ClusterSettingsSpec> {
+  async updateSpec(team: string, teamObj: Team | undefined, change: (cur: ClusterSettingsSpec) => ClusterSettingsSpec): Promise<ClusterSettings> {
     for (let i = 0; ; i++) {
       try {
         const cur = await this.client.getOrUndefined<ClusterSettings>(BerthTypes.ClusterSettings, undefined, team);
@@ -180,7 +167,7 @@ export class ClusterStore {
               spec,
             });
         await cacheSynced(this.settingsInformer().store as never, keyOf(written), written.metadata.resourceVersion);
-        return written.spec;
+        return written;
       } catch (e) {
         // 409: created meanwhile; 422: the resourceVersion test failed (written meanwhile).
         const status = (e as { status?: number }).status;
@@ -192,24 +179,26 @@ export class ClusterStore {
 
   /** Merges keys into the job's loggers ConfigMap (mounted into its pods), creating it owned by the App. */
   async writeLoggers(app: App, data: Record<string, string>): Promise<void> {
-    const name = loggersConfigMap(app.metadata.name ?? "");
     try {
-      await this.client.mergePatch(Types.ConfigMap, app.metadata.namespace, name, { data });
+      await writeLoggers(this.client, app, data);
     } catch (e) {
-      if (!isNotFound(e)) throw fromKubernetes(e, "loggers");
-      const cm = withOwner<ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: app.metadata.namespace, labels: { [Labels.app]: app.metadata.name ?? "", [Labels.managedBy]: "berth" } }, data }, app);
-      await this.client.create(Types.ConfigMap, cm).catch(async (err: unknown) => {
-        if (!isAlreadyExists(err)) throw fromKubernetes(err, "loggers");
-        await this.client.mergePatch(Types.ConfigMap, app.metadata.namespace, name, { data });
-      });
+      throw fromKubernetes(e, "loggers");
     }
   }
 
-  /** The team's default logger levels as loggers ConfigMap keys (`default_<loggerID>_<leaf>`). */
-  defaultLoggerKeys(team: string): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [logger, leaves] of Object.entries(this.spec(team).loggers ?? {})) for (const [leaf, level] of Object.entries(leaves)) out[`default_${logger}_${leaf}`] = level;
-    return out;
+  /**
+   * Waits until the ClusterSettings controller has reconciled the team's settings at generation
+   * (or later), and answers its Ready condition; undefined when it has not within timeoutMs
+   * (no controller running, or a slow one: the settings are stored and converge later).
+   */
+  async reconciled(team: string, generation: number | undefined, timeoutMs: number): Promise<Condition | undefined> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const ready = getCondition(this.settingsInformer().store.get(team)?.status?.conditions, "Ready");
+      if (ready && (ready.observedGeneration ?? 0) >= (generation ?? 0)) return ready;
+      if (Date.now() > end) return undefined;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   secretIds(team: string): string[] {
@@ -221,9 +210,7 @@ export class ClusterStore {
   }
 
   secret(team: string, id: string): Record<string, string> | undefined {
-    const s = this.secretInformer().store.get(`${this.namespace}/${secretObjectName(team, id)}`);
-    if (!s || s.metadata.annotations?.[ClusterAnnotations.secretId] !== id || s.metadata.labels?.[ClusterLabels.team] !== team) return undefined;
-    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    return teamSecretValues(this.secretInformer().store.get(`${this.namespace}/${secretObjectName(team, id)}`), team, id);
   }
 
   /** Creates or replaces the secret's whole content (server-side apply: keys left out are removed). */
@@ -235,7 +222,7 @@ export class ClusterStore {
       metadata: {
         name,
         namespace: this.namespace,
-        labels: { [Labels.managedBy]: "berth", [ClusterLabels.team]: team, [ClusterLabels.secret]: hash(id).slice(0, 40) },
+        labels: { [Labels.managedBy]: "berth", [ClusterLabels.team]: team, [ClusterLabels.secret]: secretIdHash(id).slice(0, 40) },
         annotations: { [ClusterAnnotations.secretId]: id },
         ...(teamObj ? { ownerReferences: [ownerRef(teamObj, BerthTypes.Team)] } : {}),
       },

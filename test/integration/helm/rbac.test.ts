@@ -11,6 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { apiDeps, startApi } from "../../../src/api/start.ts";
 import type { RunningApi } from "../../../src/api/start.ts";
 import { setupAppController } from "../../../src/controllers/app-controller.ts";
+import { setupClusterSettingsController } from "../../../src/controllers/cluster-settings-controller.ts";
 import { setupPoolController } from "../../../src/controllers/pool-controller.ts";
 import { setupTeamController } from "../../../src/controllers/team-controller.ts";
 import { setupServiceInstanceController } from "../../../src/controllers/service-instance-controller.ts";
@@ -251,6 +252,7 @@ describe("helm chart RBAC: least privilege per component", function () {
       setupTokenController(controllers);
       setupServiceInstanceController(controllers);
       setupTeamController(controllers);
+      setupClusterSettingsController(controllers, ns);
       const email = `admin-${id}@example.com`;
       const apiManager = new Manager({ client: apiClient, log });
       const deps = apiDeps(apiManager, ns, log, email);

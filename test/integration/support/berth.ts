@@ -3,6 +3,7 @@
 import { apiDeps, startApi } from "../../../src/api/start.ts";
 import type { RunningApi } from "../../../src/api/start.ts";
 import { setupAppController } from "../../../src/controllers/app-controller.ts";
+import { setupClusterSettingsController } from "../../../src/controllers/cluster-settings-controller.ts";
 import { setupPoolController } from "../../../src/controllers/pool-controller.ts";
 import { setupServiceInstanceController } from "../../../src/controllers/service-instance-controller.ts";
 import { setupTokenController } from "../../../src/controllers/token-controller.ts";
@@ -50,6 +51,7 @@ export async function startBerth(o: BerthOptions = {}): Promise<RunningBerth> {
   setupTokenController(manager);
   setupTeamController(manager);
   setupServiceInstanceController(manager);
+  setupClusterSettingsController(manager, namespace);
   const deps = o.api ? apiDeps(manager, namespace, log, o.bootstrapAdmin) : undefined;
   const api = deps ? await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;
   const abort = new AbortController();

@@ -1,8 +1,38 @@
-// The settings document of the cluster API: its JSON Schema (served at
-// GET /v1/schemas/settings.json), validation with ajv (defaults filled in), and the typed view
-// of a validated document. A job is an App; each task group is one of its process types.
+// The settings document of the cluster API (a team's ClusterSettings): its JSON Schema (served
+// at GET /v1/schemas/settings.json), validation with ajv (defaults filled in), the typed view
+// of a validated document, and how a job maps onto an App (each task group is one of its
+// process types). Shared by the API (which validates what it writes) and the ClusterSettings
+// reconciler (which converges what anyone wrote, kubectl included).
+import { createHash } from "node:crypto";
 import { Ajv } from "ajv";
 import type { ErrorObject } from "ajv";
+import type { KubeObject } from "../kube/resource.ts";
+import type { Process } from "./kinds.ts";
+import { Labels } from "./kinds.ts";
+
+export const ClusterLabels = {
+  /** On Secrets: the hash of the secret's ID (IDs may hold characters a label value may not). */
+  secret: "berth.dev/cluster-secret",
+  team: "berth.dev/team",
+  /** On Apps converged from a team's settings. */
+  job: Labels.clusterJob,
+} as const;
+export const ClusterAnnotations = {
+  secretId: "berth.dev/secret-id",
+  /** On Apps: {"<task group>": {"countInit": n, "countMax": n}} from the settings. */
+  counts: "berth.dev/cluster-counts",
+} as const;
+
+export const secretIdHash = (id: string) => createHash("sha256").update(id).digest("hex");
+/** The Secret (in Berth's namespace) holding a team's cluster API secret ID. */
+export const secretObjectName = (team: string, id: string) => `cs-${team}-${secretIdHash(id).slice(0, 16)}`;
+/** A team's secret's values, decoded, from its Secret object; undefined unless the Secret is that team's secret of that ID. */
+export function teamSecretValues(s: KubeObject & { data?: Record<string, string> } | undefined, team: string, id: string): Record<string, string> | undefined {
+  if (!s || s.metadata.annotations?.[ClusterAnnotations.secretId] !== id || s.metadata.labels?.[ClusterLabels.team] !== team) return undefined;
+  return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+}
+/** The ConfigMap of a job's logger levels, mounted into its pods. */
+export const loggersConfigMap = (job: string) => `${job}-loggers`;
 
 export const LOG_LEVELS = ["debug", "info", "warning", "error", "fatal", "panic"] as const;
 const NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
@@ -113,4 +143,23 @@ export function defaultSettings(): Settings {
   const r = validateSettings({});
   if (!r.settings) throw new Error("the settings schema rejects the empty document");
   return r.settings;
+}
+
+/** The counts annotation of a job's App. */
+export const countsOf = (job: JobSettings) => JSON.stringify(Object.fromEntries(job.taskGroups.map((g) => [g.name, { countInit: g.countInit, countMax: g.countMax }])));
+
+/** The processes of a job's App: counts kept where they are (clamped to countMax), countInit for new task groups. */
+export function jobProcesses(job: JobSettings, current: Process[] | undefined): Process[] {
+  return job.taskGroups.map((g) => {
+    const had = current?.find((p) => p.name === g.name);
+    const replicas = Math.min(had?.replicas ?? g.countInit, g.countMax);
+    return { name: g.name, replicas, ...(g.command.length ? { command: g.command } : {}), ...(g.port ? { ports: [{ port: g.port }] } : {}) };
+  });
+}
+
+/** Default logger levels (loggerID -> leaf -> level) as loggers ConfigMap keys (`default_<loggerID>_<leaf>`). */
+export function defaultLoggerKeys(loggers: Record<string, Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [logger, leaves] of Object.entries(loggers ?? {})) for (const [leaf, level] of Object.entries(leaves)) out[`default_${logger}_${leaf}`] = level;
+  return out;
 }
