@@ -7,9 +7,10 @@ import type { RunningBerth } from "./berth.ts";
 import { startBerth } from "./berth.ts";
 import { call } from "./http.ts";
 
-export async function startClusterApi(pool: string, users: string[]): Promise<{ berth: RunningBerth; tokens: Record<string, string> }> {
+/** poolSpec: the default pool's (e.g. one on the real node group). */
+export async function startClusterApi(pool: string, users: string[], poolSpec: Pool["spec"] = {}): Promise<{ berth: RunningBerth; tokens: Record<string, string> }> {
   const berth = await startBerth({ api: true });
-  await berth.client.create<Pool>(BerthTypes.Pool, { metadata: { name: pool }, spec: { default: true, public: true } });
+  await berth.client.create<Pool>(BerthTypes.Pool, { metadata: { name: pool }, spec: { ...poolSpec, default: true, public: true } });
   const tokens: Record<string, string> = {};
   for (const u of users) {
     expect((await call(berth.apiURL, "POST", "/v1/auth/register", { json: { username: u, password: "opensesame", email: `${u}@example.com` } })).status).to.equal(201);
