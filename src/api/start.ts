@@ -88,7 +88,8 @@ export interface AggregationOptions {
 
 /**
  * The same dialects over TLS for kube-apiserver's aggregation layer, under
- * /apis/<group>/<version>/tsuru/... and .../v1/... (Deis); callers are taken from the front
+ * /apis/<group>/<version>/tsuru/..., .../v1/... (Deis, and the cluster API's /v1/jobs...),
+ * .../secrets/... and .../cluster/... (the cluster API); callers are taken from the front
  * proxy's headers after its client certificate is verified.
  */
 export async function startAggregatedApi(deps: ApiDeps, o: AggregationOptions, log: Logger): Promise<RunningApi> {
@@ -98,8 +99,9 @@ export async function startAggregatedApi(deps: ApiDeps, o: AggregationOptions, l
     log: log.child({ component: "aggregated-api" }),
     deps,
     // Not the cloud dialect: its callers authenticate with HTTP Basic API keys, which the
-    // aggregator (authenticating the Kubernetes user) does not pass on.
-    dialects: [tsuruDialect, deisDialect, waiterDialect],
+    // aggregator (authenticating the Kubernetes user) does not pass on. The cluster API takes
+    // the caller (and its teams: berth:team:<name> groups) from the front proxy like the others.
+    dialects: [tsuruDialect, deisDialect, waiterDialect, clusterDialect],
     basePath,
     https: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: cfg.clientCA, requestCert: true, rejectUnauthorized: false },
     identify: (req) => frontProxyPrincipal(req, cfg, deps.identity.users()),

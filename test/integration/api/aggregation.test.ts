@@ -90,6 +90,14 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: dana}]
     // The Deis dialect is there too.
     const deis = JSON.parse(await kubectl("get", "--raw", `${base}/v1/apps/`)) as { count: number };
     expect(deis.count).to.be.at.least(1);
+    // And the cluster API: the team's jobs (its Apps), as the team's member sees them.
+    const member = ["--as=dana", "--as-group=berth:team:agg-team", "--as-group=system:authenticated"];
+    const jobs = JSON.parse(await kubectl("get", "--raw", `${base}/v1/jobs`, ...member)) as { name: string }[];
+    expect(jobs.map((j) => j.name)).to.include("agg-app");
+    const outsiderJobs = JSON.parse(await kubectl("get", "--raw", `${base}/cluster/v1/jobs`, "--as=dana", "--as-group=berth:team:other", "--as-group=system:authenticated")) as { name: string }[];
+    expect(outsiderJobs.map((j) => j.name)).to.not.include("agg-app");
+    const settings = JSON.parse(await kubectl("get", "--raw", `${base}/v1/settings`, ...member)) as { jobs: unknown[]; logLevel: string };
+    expect(settings).to.deep.equal({ jobs: [], logLevel: "info" });
   });
 
   it("ignores identity headers that do not come with the front proxy's certificate", async () => {
