@@ -8,9 +8,10 @@ import { deisDialect } from "../../../src/api/deis/dialect.ts";
 import { tsuruDialect } from "../../../src/api/tsuru/dialect.ts";
 import { jobView, podState, summarize } from "../../../src/api/cluster/job-routes.ts";
 import { defaultSettings, settingsSchema, validateSettings } from "../../../src/model/cluster-settings.ts";
-import { jobProcesses } from "../../../src/model/cluster-settings.ts";
+import { defaultLoggerKeys, jobProcesses, secretObjectName, teamSecretValues } from "../../../src/model/cluster-settings.ts";
+import { jobPool } from "../../../src/reconcilers/cluster-settings.ts";
 import type { Pod } from "../../../src/api/cluster/store.ts";
-import type { App } from "../../../src/model/kinds.ts";
+import type { App, Pool } from "../../../src/model/kinds.ts";
 import { silentLogger } from "../../../src/log.ts";
 
 const tsv = new URL("../../../../shared/api-reference/endpoints.tsv", import.meta.url).pathname;
@@ -77,6 +78,23 @@ describe("cluster-api dialect (unit)", () => {
   it("task groups keep their counts across settings, clamped to countMax; new ones start at countInit", () => {
     const job = { name: "j", image: "i", env: {}, secrets: [], taskGroups: [{ name: "a", command: [], countInit: 1, countMax: 2 }, { name: "b", command: ["run"], countInit: 3, countMax: 5 }] };
     expect(jobProcesses(job, [{ name: "a", replicas: 4 }])).to.deep.equal([{ name: "a", replicas: 2 }, { name: "b", replicas: 3, command: ["run"] }]);
+  });
+
+  it("default logger levels become loggers ConfigMap keys; a team's secret is read only from its own Secret", () => {
+    expect(defaultLoggerKeys({ engine: { leaf: "debug", net: "info" }, db: { q: "error" } })).to.deep.equal({ default_engine_leaf: "debug", default_engine_net: "info", default_db_q: "error" });
+    expect(defaultLoggerKeys(undefined)).to.deep.equal({});
+    const secret = (team: string, id: string) => ({ metadata: { name: secretObjectName(team, id), labels: { "berth.dev/team": team }, annotations: { "berth.dev/secret-id": id } }, data: { K: Buffer.from("v").toString("base64") } });
+    expect(teamSecretValues(secret("t", "db"), "t", "db")).to.deep.equal({ K: "v" });
+    expect(teamSecretValues(secret("other", "db"), "t", "db")).to.equal(undefined);
+    expect(teamSecretValues(secret("t", "db2"), "t", "db")).to.equal(undefined);
+    expect(teamSecretValues(undefined, "t", "db")).to.equal(undefined);
+  });
+
+  it("new jobs go to the default pool, else a public one", () => {
+    const pool = (name: string, spec: Pool["spec"]): Pool => ({ metadata: { name }, spec });
+    expect(jobPool([pool("a", { public: true }), pool("b", { default: true })])?.metadata.name).to.equal("b");
+    expect(jobPool([pool("a", {}), pool("c", { public: true })])?.metadata.name).to.equal("c");
+    expect(jobPool([pool("a", {})])).to.equal(undefined);
   });
 
   it("summaries count pods by state", () => {
