@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
     setupPoolController(manager);
     setupTokenController(manager);
     setupTeamController(manager);
-    setupServiceInstanceController(manager);
+    setupServiceInstanceController(manager, { idleMinuteMs: config.serviceIdleMinuteMs });
   }
   const deps = config.api ? apiDeps(manager, config.namespace, log, config.bootstrapAdmin) : undefined;
   const api = deps ? await startApi(deps, config, log) : undefined;
