@@ -25,6 +25,11 @@ export interface Config {
   secretNamespaces: string[];
   /** The e-mail that becomes administrator when it registers (unset: the first user to register). */
   bootstrapAdmin?: string;
+  /**
+   * How long a minute of a service's idleTimeoutMinutes lasts (BERTH_SERVICE_IDLE_MINUTE, default
+   * 1m): a test knob, so idle scaling can be seen in seconds while the API keeps its 5-minute minimum.
+   */
+  serviceIdleMinuteMs: number;
   /** This replica's identity in leader election. */
   identity: string;
   /** Aggregated mode (an APIService): TLS port and serving certificate; off when port is 0. */
@@ -78,6 +83,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     namespace: env.BERTH_NAMESPACE ?? "berth-system",
     secretNamespaces: (env.BERTH_SECRET_NAMESPACES ?? "").split(",").map((n) => n.trim()).filter(Boolean),
     bootstrapAdmin: env.BERTH_ADMIN_EMAIL || undefined,
+    serviceIdleMinuteMs: parseDuration(env.BERTH_SERVICE_IDLE_MINUTE ?? "1m", "BERTH_SERVICE_IDLE_MINUTE"),
     identity: env.BERTH_POD_NAME ?? `${hostname()}-${process.pid}`,
     aggregation: {
       port: int(env, "BERTH_AGGREGATION_PORT", 0),

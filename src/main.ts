@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     setupPoolController(manager);
     setupTokenController(manager);
     setupTeamController(manager);
-    setupServiceInstanceController(manager);
+    setupServiceInstanceController(manager, { idleMinuteMs: config.serviceIdleMinuteMs });
     setupClusterSettingsController(manager, config.namespace);
   }
   const deps = config.api ? apiDeps(manager, config.namespace, log, config.bootstrapAdmin) : undefined;

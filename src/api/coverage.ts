@@ -90,7 +90,7 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       summary: summary(cloud),
       markdown: coverageMarkdown(cloud, "Cloud services API in Berth", [
         "JSON, HTTP Basic `key id : key secret` (a `CloudKey` Token of a Team, role admin, developer or read-only), every answer in the envelope `{\"status\", \"requestId\", \"result\"}` or `{\"status\", \"requestId\", \"error\"}`; ids are UUIDs, times RFC 3339.",
-        "Organizations are Teams (`GET /v1/organizations` and `GET /v1/organizations/{organizationId}` are served too: the key's own organization, id = the Team's uid, shown in its status); services are ServiceInstances of the ServiceClass labelled `berth.dev/cloud=true`; backups are the Jobs of an instance's backup CronJob. See [../cloud-api.md](../cloud-api.md).",
+        "Organizations are Teams (`GET /v1/organizations` and `GET /v1/organizations/{organizationId}` are served too: the key's own organization, id = the Team's uid, shown in its status); services are ServiceInstances of the ServiceClass labelled `berth.dev/cloud=true` (or one labelled `berth.dev/cloud-team` for the team), e.g. clickhouse-lite on the real node (examples/real-node/cloud-db.yaml); backups are the Jobs of an instance's backup CronJob; idle scaling scales a service to zero when its class reports it unused. See [../cloud-api.md](../cloud-api.md).",
       ]),
     },
     waiter: {

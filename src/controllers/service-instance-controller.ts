@@ -4,7 +4,8 @@ import { BerthTypes } from "../model/kinds.ts";
 import { ServiceInstanceReconciler } from "../reconcilers/service-instance.ts";
 import type { Manager } from "../runtime/manager.ts";
 
-export function setupServiceInstanceController(mgr: Manager): void {
+/** idleMinuteMs: how long a minute of a service's idle timeout lasts (config.serviceIdleMinuteMs). */
+export function setupServiceInstanceController(mgr: Manager, o: { idleMinuteMs?: number } = {}): void {
   const managed = { labelSelector: "app.kubernetes.io/managed-by=berth" };
   const instances = () => mgr.informers.informerFor<ServiceInstance>(BerthTypes.ServiceInstance).store.list();
   mgr
@@ -20,5 +21,5 @@ export function setupServiceInstanceController(mgr: Manager): void {
         .filter((si) => si.spec.serviceClass === cls.metadata.name)
         .map((si) => ({ namespace: si.metadata.namespace, name: si.metadata.name ?? "" })),
     )
-    .complete(new ServiceInstanceReconciler(mgr.client, mgr.informers));
+    .complete(new ServiceInstanceReconciler(mgr.client, mgr.informers, o.idleMinuteMs));
 }

@@ -214,6 +214,22 @@ export interface ServiceClassSpec {
   plans: { name: string; description?: string; cpu?: string; memory?: string; storage?: string }[];
   /** Backups of instances: a CronJob per instance runs this container with the instance's credentials. */
   backup?: ServiceClassBackup;
+  /** The instance container's command (default: the image's entrypoint); $(VAR) expands as in env. */
+  command?: string[];
+  /** Where an instance keeps its data (DATA_DIR in its environment and in its backup and restore containers). */
+  storage?: ServiceClassStorage;
+  /**
+   * An HTTP path on the instance's port that answers {"idleSeconds": N}: seconds since the last
+   * query. With it, idle scaling is acted on (the controller reads it through the API server's pod proxy).
+   */
+  activityPath?: string;
+}
+
+export interface ServiceClassStorage {
+  /** The data directory inside the instance container. */
+  mountPath: string;
+  /** A directory on the node: each instance gets <hostPath>/<namespace>/<instance uid> (single-node and local clusters). */
+  hostPath: string;
 }
 
 export interface ServiceClassBackup {
@@ -223,6 +239,10 @@ export interface ServiceClassBackup {
   schedule?: string;
   /** A PersistentVolumeClaim (in the instance's namespace) mounted at /backup; without it the command writes where it likes (an object store). */
   claimName?: string;
+  /** A directory on the node: <hostPath>/<namespace> is mounted at /backup (single-node and local clusters). */
+  hostPath?: string;
+  /** Run (in the backup image) as an init container of an instance created from a backup: RESTORE_FROM_BACKUP, BACKUP_DIR, DATA_DIR. */
+  restoreCommand?: string[];
 }
 export type ServiceClass = KubeObject & { spec: ServiceClassSpec };
 
@@ -250,6 +270,8 @@ export interface ServiceInstanceSpec {
   scaling?: ServiceScaling;
   /** Restore from this backup (a backup Job's uid) when the instance first starts. */
   restoreFrom?: string;
+  /** Set by the API's awake (and start) command: an idle instance wakes when this differs from status.idle.awakeRequest. */
+  awakeRequest?: string;
 }
 
 export type ServiceTier = "development" | "production";
@@ -267,8 +289,16 @@ export type ServicePhase = "provisioning" | "starting" | "running" | "stopping" 
 
 export type ServiceInstance = KubeObject & {
   spec: ServiceInstanceSpec;
-  status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string; state?: ServicePhase; readyReplicas?: number };
+  status?: CommonStatus & { secretName?: string; endpoint?: string; boundApps?: string; state?: ServicePhase; readyReplicas?: number; idle?: ServiceIdle };
 };
+
+/** Set while idle scaling holds an instance at zero replicas. */
+export interface ServiceIdle {
+  /** When the controller scaled it to zero (RFC 3339). */
+  since: string;
+  /** spec.awakeRequest at that time: a new one wakes the instance. */
+  awakeRequest: string;
+}
 
 /** How source deploys start from: a base image in the registry, where the files go, how the app starts. */
 export interface PlatformSpec {

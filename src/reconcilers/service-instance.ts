@@ -1,14 +1,19 @@
 // ServiceInstance reconciler: a credentials Secret (a generated password, or the one the API
 // asked for), the instance's workload (Deployment or StatefulSet, replicas from its state and
 // scaling) and Service, a NetworkPolicy from the IP access list, an HPA from its memory bounds
-// and a backup CronJob when its class configures backups. While apps bind the instance, a finalizer holds its deletion and the status
-// says which apps block it.
+// and a backup CronJob when its class configures backups. Its pods (and backups) run where its
+// namespace's pool places pods. Idle scaling: when the class reports how long an instance has been
+// unused, a running instance idle for its timeout scales to zero (status.idle) until an awake.
+// While apps bind the instance, a finalizer holds its deletion and the status says which apps block it.
 import { createHash, randomBytes } from "node:crypto";
-import { CREDENTIALS_STAMP, PASSWORD_REQUEST, backupCronJobName, credentialsDecision, desiredBackupCronJob, desiredInstanceHpa, instanceReplicas, passwordRequestSecretName, servicePhase } from "./desired/service-instance.ts";
+import { CREDENTIALS_STAMP, PASSWORD_REQUEST, backupCronJobName, credentialsDecision, dataVolume, desiredBackupCronJob, desiredInstanceHpa, idleDecision, idleScalingApplies, instanceReplicas, isIdle, passwordRequestSecretName, restoreInitContainer, servicePhase } from "./desired/service-instance.ts";
+import type { PodPlacement } from "./desired/workloads.ts";
+import { poolPlacement } from "./desired/workloads.ts";
+import { poolNamespace } from "./pool.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
-import type { App, ServiceClass, ServiceInstance } from "../model/kinds.ts";
+import type { App, Pool, ServiceClass, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { applyIfChanged } from "../runtime/apply-if-changed.ts";
 import { setCondition } from "../runtime/conditions.ts";
@@ -23,7 +28,7 @@ type SecretObj = KubeObject & { data?: Record<string, string> };
 
 export const credentialsSecretName = (instance: string) => `${instance}-credentials`;
 
-export function desiredInstanceObjects(si: ServiceInstance, cls: ServiceClass, creds: Record<string, string>): KubeObject[] {
+export function desiredInstanceObjects(si: ServiceInstance, cls: ServiceClass, creds: Record<string, string>, placement: PodPlacement = {}): KubeObject[] {
   const name = si.metadata.name ?? "";
   const ns = si.metadata.namespace;
   const labels = { [Labels.instance]: name, [Labels.managedBy]: "berth" };
@@ -41,17 +46,36 @@ export function desiredInstanceObjects(si: ServiceInstance, cls: ServiceClass, c
     ...Object.entries(si.spec.parameters ?? {}).map(([k, v]) => ({ name: `PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`, value: v })),
     ...(si.spec.restoreFrom ? [{ name: "RESTORE_FROM_BACKUP", value: si.spec.restoreFrom }] : []),
   ];
+  const data = dataVolume(si, cls);
+  if (data) env.push(data.env);
+  const restore = restoreInitContainer(si, cls);
   const resources = plan?.cpu || plan?.memory ? { requests: { ...(plan.cpu ? { cpu: plan.cpu } : {}), ...(plan.memory ? { memory: plan.memory } : {}) }, limits: { ...(plan.memory ? { memory: plan.memory } : {}) } } : undefined;
   const podSpec = {
     // A new password (rotation) rolls the pods: the template changes with the credentials' hash.
     metadata: { labels, annotations: { "berth.dev/credentials-hash": createHash("sha256").update(canonicalJSON(creds)).digest("hex").slice(0, 16) } },
-    spec: { containers: [{ name: "service", image: cls.spec.image, ports: [{ name: "service", containerPort: cls.spec.port }], env, ...(resources ? { resources } : {}) }] },
+    spec: {
+      ...placement,
+      ...(restore ? { initContainers: [restore.container] } : {}),
+      containers: [
+        {
+          name: "service",
+          image: cls.spec.image,
+          ...(cls.spec.command?.length ? { command: cls.spec.command.map(refer) } : {}),
+          ports: [{ name: "service", containerPort: cls.spec.port }],
+          env,
+          ...(resources ? { resources } : {}),
+          ...(data ? { volumeMounts: [data.mount] } : {}),
+        },
+      ],
+      ...(data ? { volumes: [data.volume, ...(restore ? [restore.backupVolume] : [])] } : {}),
+    },
   };
   const replicas = instanceReplicas(si);
   const statefulSet = cls.spec.workload === "StatefulSet";
   const workload = statefulSet
     ? { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name, namespace: ns, labels }, spec: { replicas, serviceName: name, selector: { matchLabels: labels }, template: podSpec } }
-    : { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: ns, labels }, spec: { replicas, selector: { matchLabels: labels }, template: podSpec } };
+    : // One server at a time over a data directory: the old pod stops before the new one starts.
+      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: ns, labels }, spec: { replicas, selector: { matchLabels: labels }, ...(data ? { strategy: { type: "Recreate" } } : {}), template: podSpec } };
   const service = {
     apiVersion: "v1",
     kind: "Service",
@@ -76,10 +100,14 @@ export function desiredInstanceObjects(si: ServiceInstance, cls: ServiceClass, c
   return [workload, service, policy].map((o) => withOwner(o as KubeObject, si));
 }
 
+type Pod = KubeObject & { status?: { phase?: string; conditions?: { type: string; status: string }[] } };
+
 export class ServiceInstanceReconciler implements Reconciler {
+  /** minuteMs: how long a minute of idleTimeoutMinutes lasts (a minute; shorter only in tests). */
   constructor(
     private readonly client: KubeClient,
     private readonly informers: InformerFactory,
+    private readonly minuteMs = 60_000,
   ) {}
 
   async reconcile(key: ObjectKey): Promise<ReconcileResult | void> {
@@ -136,17 +164,25 @@ export class ServiceInstanceReconciler implements Reconciler {
       });
       return { requeueAfterMs: 1000 };
     }
-    const objs = desiredInstanceObjects(si, cls, creds);
+    const pool = this.informers
+      .informerFor<Pool>(BerthTypes.Pool)
+      .store.list()
+      .find((p) => poolNamespace(p) === key.namespace);
+    const placement = poolPlacement(pool);
+    const objs = desiredInstanceObjects(si, cls, creds, placement);
     const workloadKind = cls.spec.workload === "StatefulSet" ? "StatefulSet" : "Deployment";
     const types = [workloadKind === "StatefulSet" ? Types.StatefulSet : Types.Deployment, Types.Service, Types.NetworkPolicy];
     for (const [i, o] of objs.entries()) await applyIfChanged(this.client, types[i]!, o, undefined);
     await this.applyOrDelete(Types.HorizontalPodAutoscaler, key.namespace, key.name, desiredInstanceHpa(si, workloadKind), si);
-    await this.applyOrDelete(Types.CronJob, key.namespace, backupCronJobName(key.name), desiredBackupCronJob(si, cls, credentialsSecretName(key.name)), si);
+    await this.applyOrDelete(Types.CronJob, key.namespace, backupCronJobName(key.name), desiredBackupCronJob(si, cls, credentialsSecretName(key.name), placement), si);
     const workload = await this.client.getOrUndefined<Workload>(types[0]!, key.namespace, key.name);
     const want = instanceReplicas(si);
     const phase = servicePhase(si, workload ? { replicas: workload.status?.replicas ?? workload.spec?.replicas, readyReplicas: workload.status?.readyReplicas } : undefined);
-    const ready = phase === "running" || phase === "stopped";
+    const ready = phase === "running" || phase === "stopped" || phase === "idle";
+    // An idle mark outlives neither a stop nor an awake.
+    const idle = isIdle(si) ? si.status?.idle : undefined;
     await updateStatus(this.client, BerthTypes.ServiceInstance, si, {
+      ...(idle ? { idle } : {}),
       observedGeneration: gen,
       secretName: credentialsSecretName(key.name),
       endpoint: `${creds.HOST}:${creds.PORT}`,
@@ -156,12 +192,57 @@ export class ServiceInstanceReconciler implements Reconciler {
       conditions: setCondition(si.status?.conditions, {
         type: "Ready",
         status: ready ? "True" : "False",
-        reason: ready ? (want ? "Running" : "Stopped") : phase === "stopping" ? "Stopping" : "Starting",
-        message: ready ? (want ? `serving at ${creds.HOST}:${creds.PORT}` : "stopped: no pods run") : phase === "stopping" ? "waiting for the pods to stop" : "waiting for the instance to start",
+        reason: ready ? (want ? "Running" : idle ? "Idle" : "Stopped") : phase === "stopping" ? "Stopping" : "Starting",
+        message: ready
+          ? want
+            ? `serving at ${creds.HOST}:${creds.PORT}`
+            : idle
+              ? `idle since ${idle.since}: scaled to zero; awake starts it`
+              : "stopped: no pods run"
+          : phase === "stopping"
+            ? "waiting for the pods to stop"
+            : "waiting for the instance to start",
         observedGeneration: gen,
       }),
     });
     if (!ready) return { requeueAfterMs: 2000 };
+    if (phase === "running" && idleScalingApplies(si, cls)) return this.idleCheck(si, cls);
+  }
+
+  /** Scales a running instance unused for its idle timeout to zero (status.idle), or says when to look again. */
+  private async idleCheck(si: ServiceInstance, cls: ServiceClass): Promise<ReconcileResult | void> {
+    const idleSeconds = await this.idleSeconds(si, cls);
+    if (idleSeconds === undefined) return { requeueAfterMs: Math.min(this.minuteMs, 30_000) };
+    const decision = idleDecision(si, idleSeconds, this.minuteMs);
+    if ("recheckMs" in decision) return { requeueAfterMs: decision.recheckMs };
+    const fresh = this.informers.informerFor<ServiceInstance>(BerthTypes.ServiceInstance).store.get(`${si.metadata.namespace}/${si.metadata.name}`) ?? si;
+    await updateStatus(this.client, BerthTypes.ServiceInstance, fresh, {
+      ...fresh.status,
+      idle: { since: new Date().toISOString(), awakeRequest: si.spec.awakeRequest ?? "" },
+      state: "idle",
+    });
+    // The status event brings us back to scale the workload to zero.
+  }
+
+  /**
+   * Seconds since the instance last served a query: the least its ready pods report on the class's
+   * activityPath, read through the API server's pod proxy (undefined when no pod answers).
+   */
+  private async idleSeconds(si: ServiceInstance, cls: ServiceClass): Promise<number | undefined> {
+    const ns = si.metadata.namespace ?? "";
+    const pods = await this.client.list<Pod>(Types.Pod, { namespace: ns, labelSelector: `${Labels.instance}=${si.metadata.name}` });
+    const ready = pods.items.filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+    const seen: number[] = [];
+    for (const p of ready) {
+      try {
+        const text = await this.client.requestText(`/api/v1/namespaces/${ns}/pods/${p.metadata.name}:${cls.spec.port}/proxy${cls.spec.activityPath ?? ""}`);
+        const v = (JSON.parse(text) as { idleSeconds?: unknown }).idleSeconds;
+        if (typeof v === "number" && Number.isFinite(v)) seen.push(v);
+      } catch {
+        // A pod that does not answer (starting, restarting) says nothing about use.
+      }
+    }
+    return seen.length ? Math.min(...seen) : undefined;
   }
 
   /** Applies desired when there is one, else deletes what an earlier spec made (ours only). */

@@ -7,7 +7,7 @@ import { updateWithRetry } from "../../kube/optimistic.ts";
 import { Types, keyOf, ownerRef } from "../../kube/resource.ts";
 import type { Pool, ServiceClass, ServiceInstance, ServiceInstanceSpec } from "../../model/kinds.ts";
 import { BerthTypes, Labels } from "../../model/kinds.ts";
-import { PASSWORD_REQUEST, passwordRequestSecretName } from "../../reconcilers/desired/service-instance.ts";
+import { PASSWORD_REQUEST, isIdle, passwordRequestSecretName } from "../../reconcilers/desired/service-instance.ts";
 import type { ApiDeps } from "../deps.ts";
 import { badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
 import { NAME } from "../identity/store.ts";
@@ -19,6 +19,8 @@ import { serviceView } from "./views.ts";
 
 /** A ServiceClass offered to the cloud API: the one labelled berth.dev/cloud=true (first by name), or the only class there is. */
 export const CLOUD_CLASS_LABEL = "berth.dev/cloud";
+/** On an offered class: offered to this team (organization) only, and preferred for it over the classes offered to all. */
+export const CLOUD_TEAM_LABEL = "berth.dev/cloud-team";
 
 type P<T extends string> = { Params: Record<T, string> };
 
@@ -42,13 +44,14 @@ export function serviceOf(deps: ApiDeps, c: CloudCaller, serviceId: string): Ser
   return si;
 }
 
-function pickClass(deps: ApiDeps): ServiceClass {
+function pickClass(deps: ApiDeps, team: string): ServiceClass {
   const all = deps.informers
     .informerFor<ServiceClass>(BerthTypes.ServiceClass)
     .store.list()
     .sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
   const offered = all.filter((x) => x.metadata.labels?.[CLOUD_CLASS_LABEL] === "true");
-  const cls = offered[0] ?? (all.length === 1 ? all[0] : undefined);
+  const teamOf = (x: ServiceClass) => x.metadata.labels?.[CLOUD_TEAM_LABEL];
+  const cls = offered.find((x) => teamOf(x) === team) ?? offered.find((x) => teamOf(x) === undefined) ?? (all.length === 1 && teamOf(all[0]!) === undefined ? all[0] : undefined);
   if (!cls) throw badRequest(`No service class is offered to the cloud API: an administrator labels one ServiceClass ${CLOUD_CLASS_LABEL}=true`);
   return cls;
 }
@@ -146,7 +149,7 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
       if (!job || !owned.has(`${job.metadata.namespace}/${job.metadata.labels?.[Labels.instance] ?? ""}`)) throw badRequest(`backupId: no backup ${backupId} in this organization`);
       restoreFrom = job.metadata.uid;
     }
-    const cls = pickClass(deps);
+    const cls = pickClass(deps, c.team.metadata.name ?? "");
     const pool = pickPool(deps, c.team.metadata.name ?? "");
     const ns = deps.apps.namespaceFor(pool);
     const objName = objectName(deps, name, ns);
@@ -222,7 +225,11 @@ export function serviceRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const command = body(req).command;
     if (command !== "start" && command !== "stop" && command !== "awake") throw badRequest("command: must be 'start', 'stop' or 'awake'");
     const state = command === "stop" ? "Stopped" : "Running";
-    const updated = await write(si, (cur) => ((cur.spec.state ?? "Running") === state ? undefined : { state }));
+    const updated = await write(si, (cur) => {
+      // awake (or start) of a service that idle scaling holds at zero: a new awake request wakes it.
+      if (state === "Running" && isIdle(cur)) return { state, awakeRequest: randomUUID() };
+      return (cur.spec.state ?? "Running") === state ? undefined : { state };
+    });
     return ok(req, reply, view(updated));
   });
 

@@ -3,6 +3,7 @@
 // generated, or taken from the API's password request), and the backup CronJob.
 import type { KubeObject } from "../../kube/resource.ts";
 import type { ServiceClass, ServiceInstance, ServicePhase } from "../../model/kinds.ts";
+import type { PodPlacement } from "./workloads.ts";
 import { Labels } from "../../model/kinds.ts";
 
 /** Annotation on the credentials Secret: which rotation / password request produced it. */
@@ -12,10 +13,75 @@ export const PASSWORD_REQUEST = "berth.dev/password-request";
 export const passwordRequestSecretName = (instance: string) => `${instance}-password-request`;
 export const backupCronJobName = (instance: string) => `${instance}-backup`;
 
-/** Pods the instance runs: none when stopped, else spec.scaling.numReplicas (at least one). */
+/** Idle scaling holds the instance at zero: it went idle and no awake (or start) came since. */
+export function isIdle(si: ServiceInstance): boolean {
+  const idle = si.status?.idle;
+  return si.spec.state !== "Stopped" && !!idle && idle.awakeRequest === (si.spec.awakeRequest ?? "");
+}
+
+/** Pods the instance runs: none when stopped or idle, else spec.scaling.numReplicas (at least one). */
 export function instanceReplicas(si: ServiceInstance): number {
-  if (si.spec.state === "Stopped") return 0;
+  if (si.spec.state === "Stopped" || isIdle(si)) return 0;
   return Math.max(1, Math.floor(si.spec.scaling?.numReplicas ?? 1));
+}
+
+/** Idle scaling is on (the cloud API's default) and the class tells how long an instance has been unused. */
+export const idleScalingApplies = (si: ServiceInstance, cls: ServiceClass): boolean => !!cls.spec.activityPath && (si.spec.scaling?.idleScaling ?? true);
+
+export const DEFAULT_IDLE_TIMEOUT_MINUTES = 15;
+
+/**
+ * Whether a running instance unused for idleSeconds (the least of its pods') goes idle now, or
+ * when to look again: its idle timeout (minutes of minuteMs; a minute in production, shorter in tests).
+ */
+export function idleDecision(si: ServiceInstance, idleSeconds: number, minuteMs: number): { idle: true } | { recheckMs: number } {
+  const timeoutMs = (si.spec.scaling?.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES) * minuteMs;
+  const idleMs = Math.max(0, idleSeconds) * 1000;
+  if (idleMs >= timeoutMs) return { idle: true };
+  return { recheckMs: Math.max(1000, Math.ceil(timeoutMs - idleMs)) };
+}
+
+export const DATA_DIR = "DATA_DIR";
+export const BACKUP_DIR = "/backup";
+
+/** The instance's data directory on its node: <hostPath>/<namespace>/<uid> (a new instance of the same name starts empty). */
+export function dataVolume(si: ServiceInstance, cls: ServiceClass, readOnly = false): { volume: object; mount: object; env: { name: string; value: string } } | undefined {
+  const st = cls.spec.storage;
+  if (!st) return undefined;
+  return {
+    volume: { name: "data", hostPath: { path: `${st.hostPath.replace(/\/+$/, "")}/${si.metadata.namespace}/${si.metadata.uid}`, type: "DirectoryOrCreate" } },
+    mount: { name: "data", mountPath: st.mountPath, ...(readOnly ? { readOnly } : {}) },
+    env: { name: DATA_DIR, value: st.mountPath },
+  };
+}
+
+/** Where the class's backups are: its claim, or <hostPath>/<namespace> on the node, mounted at /backup. */
+export function backupVolume(si: ServiceInstance, cls: ServiceClass, readOnly = false): { volume: object; mount: object } | undefined {
+  const b = cls.spec.backup;
+  const source = b?.claimName
+    ? { persistentVolumeClaim: { claimName: b.claimName, ...(readOnly ? { readOnly } : {}) } }
+    : b?.hostPath
+      ? { hostPath: { path: `${b.hostPath.replace(/\/+$/, "")}/${si.metadata.namespace}`, type: "DirectoryOrCreate" } }
+      : undefined;
+  return source && { volume: { name: "backup", ...source }, mount: { name: "backup", mountPath: BACKUP_DIR, ...(readOnly ? { readOnly } : {}) } };
+}
+
+/** For an instance created from a backup: the class's restore command, before the service starts, over the data directory. */
+export function restoreInitContainer(si: ServiceInstance, cls: ServiceClass): { container: object; backupVolume: object } | undefined {
+  const b = cls.spec.backup;
+  const data = dataVolume(si, cls);
+  const backup = backupVolume(si, cls, true);
+  if (!si.spec.restoreFrom || !b?.restoreCommand?.length || !data || !backup) return undefined;
+  return {
+    container: {
+      name: "restore",
+      image: b.image,
+      command: b.restoreCommand,
+      env: [{ name: "RESTORE_FROM_BACKUP", value: si.spec.restoreFrom }, { name: "BACKUP_DIR", value: BACKUP_DIR }, data.env],
+      volumeMounts: [data.mount, backup.mount],
+    },
+    backupVolume: backup.volume,
+  };
 }
 
 /**
@@ -58,6 +124,7 @@ export function servicePhase(si: ServiceInstance, workload: { replicas?: number;
   const ready = workload?.readyReplicas ?? 0;
   const want = instanceReplicas(si);
   const previous = si.status?.state;
+  if (isIdle(si)) return "idle";
   if (want === 0) return ready > 0 || (workload?.replicas ?? 0) > 0 ? "stopping" : "stopped";
   if (workload && ready >= want) return "running";
   if (previous === "stopped" || previous === "stopping" || previous === "starting" || previous === "idle") return "starting";
@@ -96,13 +163,16 @@ export function credentialsDecision(
   return { action: "write", stamp: want, creds: { ...base, PASSWORD: generate() } };
 }
 
-/** The backup CronJob of an instance whose class configures backups (none while it is stopped). */
-export function desiredBackupCronJob(si: ServiceInstance, cls: ServiceClass, credentialsSecret: string): KubeObject | undefined {
+/** The backup CronJob of an instance whose class configures backups (suspended while it is stopped), placed like the instance. */
+export function desiredBackupCronJob(si: ServiceInstance, cls: ServiceClass, credentialsSecret: string, placement: PodPlacement = {}): KubeObject | undefined {
   const b = cls.spec.backup;
   if (!b) return undefined;
   const name = si.metadata.name ?? "";
   const labels = { [Labels.instance]: name, [Labels.backup]: "true", [Labels.managedBy]: "berth" };
   const keys = ["HOST", "PORT", "USERNAME", "PASSWORD"];
+  // The backup reads the instance's data directory (read-only) and writes to the backup location.
+  const data = dataVolume(si, cls, true);
+  const mounts = [backupVolume(si, cls), data].filter((v) => v !== undefined);
   const container = {
     name: "backup",
     image: b.image,
@@ -110,10 +180,11 @@ export function desiredBackupCronJob(si: ServiceInstance, cls: ServiceClass, cre
     env: [
       ...keys.map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: credentialsSecret, key: k, optional: true } } })),
       { name: "SERVICE_INSTANCE", value: name },
-      { name: "BACKUP_DIR", value: "/backup" },
+      { name: "BACKUP_DIR", value: BACKUP_DIR },
       { name: "BACKUP_ID", valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/controller-uid']" } } },
+      ...(data ? [data.env] : []),
     ],
-    ...(b.claimName ? { volumeMounts: [{ name: "backup", mountPath: "/backup" }] } : {}),
+    ...(mounts.length ? { volumeMounts: mounts.map((v) => v.mount) } : {}),
   };
   return {
     apiVersion: "batch/v1",
@@ -131,7 +202,7 @@ export function desiredBackupCronJob(si: ServiceInstance, cls: ServiceClass, cre
           backoffLimit: 1,
           template: {
             metadata: { labels },
-            spec: { restartPolicy: "Never", containers: [container], ...(b.claimName ? { volumes: [{ name: "backup", persistentVolumeClaim: { claimName: b.claimName } }] } : {}) },
+            spec: { restartPolicy: "Never", containers: [container], ...placement, ...(mounts.length ? { volumes: mounts.map((v) => v.volume) } : {}) },
           },
         },
       },

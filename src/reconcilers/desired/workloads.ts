@@ -58,14 +58,19 @@ function resourcesFor(process: Process, plan: Plan["spec"] | undefined): { resou
   return { resources: { requests: amounts, limits: amounts } };
 }
 
-/** Where an app's pods may run: the pool's node selector (over the app's) and tolerations. */
-export function podPlacement(app: App, pool: Pool | undefined): { nodeSelector?: Record<string, string>; tolerations?: object[] } {
+export type PodPlacement = { nodeSelector?: Record<string, string>; tolerations?: object[] };
+
+/** Where a pool's pods may run: its node selector (over the pods' own) and tolerations. */
+export function poolPlacement(pool: Pool | undefined, own?: Record<string, string>): PodPlacement {
   const p = pool?.spec;
   return {
-    ...(p?.nodeSelector || app.spec.nodeSelector ? { nodeSelector: { ...app.spec.nodeSelector, ...p?.nodeSelector } } : {}),
+    ...(p?.nodeSelector || own ? { nodeSelector: { ...own, ...p?.nodeSelector } } : {}),
     ...(p?.tolerations?.length ? { tolerations: p.tolerations } : {}),
   };
 }
+
+/** Where an app's pods may run: the pool's node selector (over the app's) and tolerations. */
+export const podPlacement = (app: App, pool: Pool | undefined): PodPlacement => poolPlacement(pool, app.spec.nodeSelector);
 
 /**
  * Where a cluster API job's pods find their logger levels: one file per level,

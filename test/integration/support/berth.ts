@@ -37,6 +37,8 @@ export interface BerthOptions {
   bootstrapAdmin?: string;
   /** Where the API logs go (default: nowhere). */
   log?: Logger;
+  /** How long a minute of a service's idle timeout lasts (default a minute). */
+  serviceIdleMinuteMs?: number;
 }
 
 export async function startBerth(o: BerthOptions = {}): Promise<RunningBerth> {
@@ -50,7 +52,7 @@ export async function startBerth(o: BerthOptions = {}): Promise<RunningBerth> {
   setupPoolController(manager);
   setupTokenController(manager);
   setupTeamController(manager);
-  setupServiceInstanceController(manager);
+  setupServiceInstanceController(manager, { idleMinuteMs: o.serviceIdleMinuteMs });
   setupClusterSettingsController(manager, namespace);
   const deps = o.api ? apiDeps(manager, namespace, log, o.bootstrapAdmin) : undefined;
   const api = deps ? await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;

@@ -5,7 +5,10 @@ import {
   credentialsDecision,
   desiredBackupCronJob,
   desiredInstanceHpa,
+  idleDecision,
+  idleScalingApplies,
   instanceReplicas,
+  isIdle,
   replicaRange,
   servicePhase,
 } from "../../../src/reconcilers/desired/service-instance.ts";
@@ -94,5 +97,71 @@ describe("service instance lifecycle (pure)", () => {
     const [workload] = desiredInstanceObjects(si({ restoreFrom: "b-1" }), cls(), { ...base, PASSWORD: "x" });
     const env = (workload as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env;
     expect(env).to.deep.include({ name: "RESTORE_FROM_BACKUP", value: "b-1" });
+  });
+
+  it("idle scaling: an instance unused for its timeout goes idle (zero replicas) until a new awake request", () => {
+    const lite: ServiceClass = { ...cls(), spec: { ...cls().spec, activityPath: "/berth/activity" } };
+    expect(idleScalingApplies(si(), lite)).to.equal(true); // the cloud API's default: idle scaling on
+    expect(idleScalingApplies(si({ scaling: { idleScaling: false } }), lite)).to.equal(false);
+    expect(idleScalingApplies(si(), cls())).to.equal(false); // no signal from the class: never idles
+    const minute = 60_000;
+    expect(idleDecision(si({ scaling: { idleTimeoutMinutes: 5 } }), 299, minute)).to.deep.equal({ recheckMs: 1000 });
+    expect(idleDecision(si({ scaling: { idleTimeoutMinutes: 5 } }), 300, minute)).to.deep.equal({ idle: true });
+    expect(idleDecision(si(), 60, minute)).to.deep.equal({ recheckMs: 14 * minute }); // default 15 minutes
+    expect(idleDecision(si({ scaling: { idleTimeoutMinutes: 5 } }), 5, 1000)).to.deep.equal({ idle: true }); // the test knob: 1 s minutes
+    const idle = si({ awakeRequest: "a1" }, { state: "idle", idle: { since: "2026-12-03T18:00:00Z", awakeRequest: "a1" } });
+    expect(isIdle(idle)).to.equal(true);
+    expect(instanceReplicas(idle)).to.equal(0);
+    expect(servicePhase(idle, { replicas: 0, readyReplicas: 0 })).to.equal("idle");
+    const awoken = { ...idle, spec: { ...idle.spec, awakeRequest: "a2" } };
+    expect(isIdle(awoken)).to.equal(false);
+    expect(instanceReplicas(awoken)).to.equal(1);
+    expect(servicePhase(awoken, { replicas: 1, readyReplicas: 0 })).to.equal("starting");
+    // A stop ends idleness: the service is stopped, and a start runs it.
+    expect(isIdle({ ...idle, spec: { ...idle.spec, state: "Stopped" } })).to.equal(false);
+  });
+
+  it("keeps an instance's data on its node and runs it (and its backups) where its pool places pods", () => {
+    const lite: ServiceClass = {
+      metadata: { name: "lite" },
+      spec: {
+        image: "python:3.11",
+        port: 8123,
+        plans: [{ name: "production" }],
+        command: ["python3", "-c", "serve('$(PASSWORD)')"],
+        storage: { mountPath: "/var/lib/db", hostPath: "/var/lib/berth/services/" },
+        backup: { image: "busybox", command: ["sh", "-c", "cp -a $DATA_DIR/. $BACKUP_DIR/$BACKUP_ID"], hostPath: "/var/lib/berth/backups", restoreCommand: ["sh", "-c", "restore"] },
+      },
+    };
+    const placement = { nodeSelector: { "berth.dev/node-group": "real" }, tolerations: [{ key: "berth.dev/real-node", operator: "Exists", effect: "NoSchedule" }] };
+    type PodSpec = { nodeSelector?: object; tolerations?: object[]; initContainers?: { name: string; env: object[]; volumeMounts: object[] }[]; containers: { command?: string[]; env: { name: string; value?: string }[]; volumeMounts?: object[] }[]; volumes?: { name: string; hostPath?: { path: string } }[] };
+    const [workload] = desiredInstanceObjects(si(), lite, { ...base, PASSWORD: "x" }, placement) as unknown as { spec: { strategy?: { type: string }; template: { spec: PodSpec } } }[];
+    const pod = workload!.spec.template.spec;
+    expect(pod.nodeSelector).to.deep.equal(placement.nodeSelector);
+    expect(pod.tolerations).to.deep.equal(placement.tolerations);
+    // Credentials reach the command only through the environment ($(VAR), expanded by the kubelet).
+    expect(pod.containers[0]!.command).to.deep.equal(["python3", "-c", "serve('$(BERTH_CREDENTIAL_PASSWORD)')"]);
+    expect(pod.containers[0]!.env).to.deep.include({ name: "DATA_DIR", value: "/var/lib/db" });
+    expect(pod.volumes).to.deep.equal([{ name: "data", hostPath: { path: "/var/lib/berth/services/pool-a/11111111-2222-4333-8444-555555555555", type: "DirectoryOrCreate" } }]);
+    expect(workload!.spec.strategy).to.deep.equal({ type: "Recreate" }); // one server over the directory at a time
+    expect(pod.initContainers).to.equal(undefined);
+
+    const cj = desiredBackupCronJob(si(), lite, "db-credentials", placement) as unknown as { spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+    const job = cj.spec.jobTemplate.spec.template.spec;
+    expect(job.nodeSelector).to.deep.equal(placement.nodeSelector);
+    expect(job.volumes).to.deep.equal([
+      { name: "backup", hostPath: { path: "/var/lib/berth/backups/pool-a", type: "DirectoryOrCreate" } },
+      { name: "data", hostPath: { path: "/var/lib/berth/services/pool-a/11111111-2222-4333-8444-555555555555", type: "DirectoryOrCreate" } },
+    ]);
+    expect(job.containers[0]!.volumeMounts).to.deep.equal([{ name: "backup", mountPath: "/backup" }, { name: "data", mountPath: "/var/lib/db", readOnly: true }]);
+    expect(job.containers[0]!.env).to.deep.include({ name: "DATA_DIR", value: "/var/lib/db" });
+
+    // Created from a backup: the class's restore command runs first, over the new data directory.
+    const [restored] = desiredInstanceObjects(si({ restoreFrom: "b-1" }), lite, { ...base, PASSWORD: "x" }, placement) as unknown as { spec: { template: { spec: PodSpec } } }[];
+    const init = restored!.spec.template.spec.initContainers;
+    expect(init).to.have.length(1);
+    expect(init![0]!.env).to.deep.equal([{ name: "RESTORE_FROM_BACKUP", value: "b-1" }, { name: "BACKUP_DIR", value: "/backup" }, { name: "DATA_DIR", value: "/var/lib/db" }]);
+    expect(init![0]!.volumeMounts).to.deep.equal([{ name: "data", mountPath: "/var/lib/db" }, { name: "backup", mountPath: "/backup", readOnly: true }]);
+    expect(restored!.spec.template.spec.volumes?.map((v) => v.name)).to.deep.equal(["data", "backup"]);
   });
 });
