@@ -85,7 +85,7 @@ spec:
     // Idle from the router's start (no request yet): put to sleep by the router.
     await eventually("the router put the App to sleep", async () => (await state()) === "Sleeping", 60_000);
     // Stays asleep once woken from here on: the test looks at the awake App afterwards.
-    await berth.client.mergePatch(BerthTypes.App, ns, app, { spec: { idle: { timeoutMinutes: 30 } } });
+    await berth.client.mergePatch(BerthTypes.App, ns, app, { spec: { idle: { timeoutMinutes: 600 } } });
     const slice = await eventually(
       "the router's slice is the Service's only ready endpoint",
       async () => {
@@ -123,6 +123,8 @@ spec:
 
     // Awake: the router's slice goes, and the ClusterIP reaches the pod without the router.
     await eventually("the router's slice is gone", async () => (await routerSlices()).length === 0, 60_000);
+    // kube-proxy programs the change in its next sync (iptables mode: at most once a second).
+    await new Promise((r) => setTimeout(r, 2500));
     const addresses = await serviceAddresses();
     expect(addresses).to.have.length(1);
     expect(addresses[0]).to.not.equal(BRIDGE);
@@ -136,6 +138,7 @@ spec:
   it("put to sleep again, the slice comes back, and the host's request to the ClusterIP wakes it (Host is the IP)", async () => {
     await berth.client.mergePatch(BerthTypes.App, ns, app, { spec: { state: "Sleeping" } });
     await eventually("the router's slice is the only ready endpoint again", async () => (await serviceAddresses()).join() === BRIDGE, 90_000);
+    await new Promise((r) => setTimeout(r, 2500)); // kube-proxy's next sync
     const before = router.activity.get(appKey()).total;
     const t0 = performance.now();
     const a = await getURL(`http://${await clusterIP()}:8080/`, 150_000);
