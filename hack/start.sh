@@ -10,6 +10,8 @@
 #   BERTH_ROUTER_UPSTREAM_CIDRS  pod networks the router may connect to (default: the real
 #                       node's 10.245.0.0/16, so KWOK's fake pod IPs are never dialled;
 #                       set it empty to allow any)
+#   BERTH_ROUTER_ACTIVATOR_ADDRESS  where sleeping apps' Services point (default: the real node's
+#                       bridge address, where the router also listens)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[berth %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -40,6 +42,8 @@ export BERTH_ROUTER_UPSTREAM_CIDRS=${BERTH_ROUTER_UPSTREAM_CIDRS-10.245.0.0/16}
 # The router also listens on the real node's bridge address, when there is one, so pods reach it.
 bridge_ip=$(ip -4 -o addr show dev berth0 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1 || true)
 export BERTH_ROUTER_ADDRESSES=${BERTH_ROUTER_ADDRESSES:-127.0.0.1${bridge_ip:+,$bridge_ip}}
+# ...and sleeping apps' Services point there (EndpointSlices of the router's), so their ClusterIP wakes them.
+if [ -n "$bridge_ip" ]; then export BERTH_ROUTER_ACTIVATOR_ADDRESS=${BERTH_ROUTER_ACTIVATOR_ADDRESS:-$bridge_ip}; fi
 cat >&2 <<EOF
 
   Berth API:     http://127.0.0.1:$BERTH_API_PORT   (tsuru: /1.0/..., Deis: /v1/...)

@@ -122,11 +122,13 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("appNamespaces", CORE, "secrets", ["get", "create", "patch", "delete"], "an App's private env and TLS certificate (tsuru certificate, Deis certs); release env read for env get"),
     rule("kube-system", CORE, "configmaps", ["get"], "aggregated mode: the front proxy's client CA", { when: "aggregation", resourceNames: [FRONT_PROXY_CONFIGMAP] }),
   ],
-  // berth router (src/router/, helm/berth/templates/router.yaml): routes by Host from two caches;
-  // its only write is an App's spec.state (scale to zero: Sleeping when idle, Running on a request).
+  // berth router (src/router/, helm/berth/templates/router.yaml): routes by Host from its caches;
+  // its writes are an App's spec.state (scale to zero: Sleeping when idle, Running on a request)
+  // and its own EndpointSlices that point a sleeping App's Service at the router.
   router: [
     rule("cluster", BERTH, "apps", ["list", "watch", "patch"], "hosts to apps (names and domains); scale to zero sets spec.state"),
-    rule("cluster", "discovery.k8s.io", "endpointslices", ["list", "watch"], "apps to the ready endpoints of their Services"),
+    rule("cluster", "discovery.k8s.io", "endpointslices", ["list", "watch", "create", "patch", "delete"], "apps to the ready endpoints of their Services; a sleeping App's Service pointed at the router by server-side apply, and back (router/sleeping-endpoints.ts)"),
+    rule("cluster", CORE, "services", ["list", "watch"], "a sleeping App's Service ports and ClusterIP (router/watch-routes.ts, sleeping-slice.ts)"),
   ],
 };
 

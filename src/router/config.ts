@@ -25,6 +25,18 @@ export interface RouterConfig {
   /** On SIGTERM: keep serving (readyz failing) this long so load balancers stop sending, then drain. */
   shutdownDelayMs: number;
   logLevel: string;
+  /**
+   * Where a sleeping App's Service points while it has no ready pod (the activator pattern):
+   * this router's address as pods reach it (BERTH_ROUTER_ACTIVATOR_ADDRESS; Helm: the pod IP),
+   * or every ready endpoint of the router's own Service (BERTH_ROUTER_ACTIVATOR_SERVICE,
+   * "namespace/name": all replicas then write the same slice). Neither: no such slices.
+   */
+  activatorAddress?: string;
+  activatorService?: string;
+  /** The port in those slices (BERTH_ROUTER_ACTIVATOR_PORT); default the router's own port. */
+  activatorPort?: number;
+  /** The length of one minute of spec.idle.timeoutMinutes (BERTH_ROUTER_IDLE_MINUTE): shorter in tests. */
+  idleMinuteMs: number;
 }
 
 /** The values of a repeatable flag: `--listen a --listen b` or `--listen=a`. */
@@ -56,6 +68,18 @@ export function networkList(cidrs: string[], name = "BERTH_ROUTER_UPSTREAM_CIDRS
   return blocks;
 }
 
+function activatorConfig(env: NodeJS.ProcessEnv): Pick<RouterConfig, "activatorAddress" | "activatorService" | "activatorPort"> {
+  const address = env.BERTH_ROUTER_ACTIVATOR_ADDRESS?.trim();
+  if (address && !isIP(address)) throw new Error(`BERTH_ROUTER_ACTIVATOR_ADDRESS: "${address}" is not an IP address`);
+  const service = env.BERTH_ROUTER_ACTIVATOR_SERVICE?.trim();
+  if (service && !/^[a-z0-9-]+\/[a-z0-9-]+$/.test(service)) throw new Error(`BERTH_ROUTER_ACTIVATOR_SERVICE: "${service}" is not namespace/name`);
+  return {
+    ...(address ? { activatorAddress: address } : {}),
+    ...(service ? { activatorService: service } : {}),
+    ...(env.BERTH_ROUTER_ACTIVATOR_PORT ? { activatorPort: int(env, "BERTH_ROUTER_ACTIVATOR_PORT", 0, 1, 65535) } : {}),
+  };
+}
+
 export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): RouterConfig {
   const portFlag = flagValues(argv, "--port").at(-1);
   const port = portFlag !== undefined ? int({ "--port": portFlag }, "--port", 8088) : int(env, "BERTH_ROUTER_PORT", 8088);
@@ -81,5 +105,7 @@ export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     accessLog: bool(env, "BERTH_ROUTER_ACCESS_LOG", true),
     shutdownDelayMs: parseDuration(env.BERTH_ROUTER_SHUTDOWN_DELAY ?? "0s", "BERTH_ROUTER_SHUTDOWN_DELAY"),
     logLevel: env.BERTH_LOG_LEVEL ?? "info",
+    ...activatorConfig(env),
+    idleMinuteMs: parseDuration(env.BERTH_ROUTER_IDLE_MINUTE ?? "60s", "BERTH_ROUTER_IDLE_MINUTE"),
   };
 }

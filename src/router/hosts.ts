@@ -24,6 +24,15 @@ export function appHosts(name: string, domains: readonly string[] | undefined, a
   return [...new Set(hosts)];
 }
 
+/**
+ * The in-cluster names of an app's Service, as a client of its ClusterIP writes them in Host:
+ * requests that reach the router through the Service while the app sleeps (sleeping-slice.ts).
+ */
+export function serviceHosts(service: string, namespace: string, clusterDomain = "cluster.local"): string[] {
+  const svc = `${service}.${namespace}`.toLowerCase();
+  return [svc, `${svc}.svc`, `${svc}.svc.${clusterDomain}`];
+}
+
 interface Claim {
   key: string;
   /** Lower ranks win a contested host. */

@@ -1,12 +1,13 @@
 // The routing table: host -> app -> the ready endpoints of its web process's Service. Fed by
 // the App and EndpointSlice informers (see watch-routes.ts); endpoint lists are computed once
 // per slice change, not per request.
+import { isIP } from "node:net";
 import type { App } from "../model/kinds.ts";
 import { keyOf } from "../kube/resource.ts";
 import { primaryProcess, workloadName } from "../reconcilers/desired/workloads.ts";
 import type { Endpoint, EndpointSlice } from "./endpoints.ts";
 import { readyEndpoints } from "./endpoints.ts";
-import { HostIndex, appHosts } from "./hosts.ts";
+import { HostIndex, appHosts, serviceHosts } from "./hosts.ts";
 
 /** Where a request for one app goes. */
 export interface Route {
@@ -31,8 +32,10 @@ export interface RouteSource {
 
 export interface RoutingTableOptions {
   appsDomain: string;
-  /** The current slices of a Service ("namespace/name"). */
+  /** The current slices of a Service ("namespace/name"), without the router's own. */
   slicesOf(serviceKey: string): readonly EndpointSlice[];
+  /** The Service ("namespace/name") whose ClusterIP this is, for requests with an IP as Host. */
+  serviceByClusterIP?(ip: string): string | undefined;
   /** Endpoint addresses the router may connect to. */
   allowed?(address: string): boolean;
 }
@@ -86,6 +89,11 @@ export class RoutingTable implements RouteSource {
 
   /** The app for host; of several claiming it, the oldest with ready endpoints, else the oldest. */
   resolve(host: string): Route | undefined {
+    const ip = host.startsWith("[") ? host.slice(1, -1) : host;
+    if (isIP(ip)) {
+      const service = this.o.serviceByClusterIP?.(ip);
+      return service === undefined ? undefined : this.byService.get(service);
+    }
     const keys = this.hosts.candidates(host);
     if (keys.length <= 1) return keys[0] === undefined ? undefined : this.routes.get(keys[0]);
     const routes = keys.map((k) => this.routes.get(k)).filter((r): r is AppRoute => r !== undefined);
@@ -109,7 +117,8 @@ export class RoutingTable implements RouteSource {
     const route = new AppRoute(key, namespace, name, service, web?.name ?? "", port ? (port.name ?? "http") : undefined, this.o);
     this.routes.set(key, route);
     if (service) this.byService.set(route.serviceKey, route);
-    this.hosts.set(key, appHosts(name, app.spec?.domains, this.o.appsDomain), `${app.metadata.creationTimestamp ?? "~"} ${key}`);
+    const hosts = [...appHosts(name, app.spec?.domains, this.o.appsDomain), ...(service ? serviceHosts(service, namespace) : [])];
+    this.hosts.set(key, hosts, `${app.metadata.creationTimestamp ?? "~"} ${key}`);
     this.notify(key);
   }
 

@@ -18,6 +18,9 @@ import { networkList } from "./config.ts";
 import { proxyHandler } from "./proxy.ts";
 import type { RoutingTable } from "./routing-table.ts";
 import { upgradeHandler } from "./upgrade.ts";
+import type { SleepingEndpoints } from "./sleeping-endpoints.ts";
+import { routerServiceTarget, sleepingEndpoints } from "./sleeping-endpoints.ts";
+import type { ActivatorTarget } from "./sleeping-slice.ts";
 import { UpstreamPool } from "./upstreams.ts";
 import { watchRoutes } from "./watch-routes.ts";
 
@@ -47,8 +50,8 @@ export interface RouterDeps {
   wake?: boolean;
 }
 
-/** How often Apps are checked for idleness. */
-const IDLE_SWEEP_MS = 15_000;
+/** How often Apps are checked for idleness: every quarter of an idle minute (15 s). */
+const idleSweepMs = (config: RouterConfig): number => Math.max(250, Math.round(config.idleMinuteMs / 4));
 
 const SWEEP_MS = 30_000;
 
@@ -70,6 +73,16 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
   const upstream = config.upstreamNetworks.length ? networkList(config.upstreamNetworks) : undefined;
   const allowed = upstream ? (a: string) => upstream.check(a, a.includes(":") ? "ipv6" : "ipv4") : undefined;
   const table = watchRoutes(informers, { appsDomain: config.appsDomain, allowed });
+  // Sleeping Services point at this router (address mode) or at the router Service's endpoints.
+  let boundPort = 0;
+  let sleeping: SleepingEndpoints | undefined;
+  if (deps.wake && (config.activatorService || config.activatorAddress)) {
+    const fixed = config.activatorAddress;
+    const target: () => ActivatorTarget | undefined = config.activatorService
+      ? routerServiceTarget(informers, config.activatorService, config.activatorPort, () => sleeping?.targetChanged())
+      : () => (fixed && boundPort ? { addresses: [fixed], port: config.activatorPort ?? boundPort } : undefined);
+    sleeping = sleepingEndpoints(deps.client, informers, log, target);
+  }
   let draining = false;
   const health = await startHealthServer(config.metricsHost, config.metricsPort, () => informers.hasSynced && !draining);
   informers.start(abort.signal);
@@ -89,10 +102,10 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
   const waker = deps.wake ? wakeActivator({ app: (key) => appCache.get(key), setState, waitForEndpoints: (key, signal) => table.waitForEndpoints(key, signal) }) : undefined;
   const idleSweep = deps.wake
     ? setInterval(() => {
-        for (const app of appsToSleep(appCache.list(), (k) => activity.get(k), startedAt, Date.now())) {
+        for (const app of appsToSleep(appCache.list(), (k) => activity.get(k), startedAt, Date.now(), config.idleMinuteMs)) {
           setState(app, "Sleeping").catch((e: unknown) => log.warn("could not put an idle app to sleep", { app: app.metadata.name, error: String(e) }));
         }
-      }, IDLE_SWEEP_MS)
+      }, idleSweepMs(config))
     : undefined;
   idleSweep?.unref();
   const accessLog = config.accessLog ? deps.log.child({ component: "access" }) : undefined;
@@ -123,6 +136,9 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
     // With port 0 every address shares the first one's pick.
     port = await listen(server, address, port);
   }
+  boundPort = port;
+  const stopSleeping = new AbortController();
+  const sleepingRun = sleeping?.run(stopSleeping.signal);
   log.info("router listening", { addresses: config.addresses, port, metricsPort: health.port, appsDomain: config.appsDomain, upstreamNetworks: config.upstreamNetworks });
   return {
     table,
@@ -135,6 +151,10 @@ export async function startRouter(deps: RouterDeps, config: RouterConfig): Promi
     close: async () => {
       clearInterval(sweeper);
       if (idleSweep) clearInterval(idleSweep);
+      stopSleeping.abort();
+      await sleepingRun;
+      // In address mode the slices point at this process alone: they go with it.
+      if (sleeping && !config.activatorService) await sleeping.deleteAll();
       await Promise.all(
         servers.map(
           (s) =>

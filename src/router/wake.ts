@@ -38,12 +38,12 @@ export function wakeActivator(ops: WakeOps): Activator {
  * request for the timeout, counting from whichever is later of the last request and
  * `since` (the router's start: after a restart every app first looks busy).
  */
-export function appsToSleep(apps: readonly App[], activity: (key: string) => AppActivitySnapshot, since: number, now: number): App[] {
+export function appsToSleep(apps: readonly App[], activity: (key: string) => AppActivitySnapshot, since: number, now: number, minuteMs = 60_000): App[] {
   return apps.filter((app) => {
     const minutes = app.spec.idle?.timeoutMinutes;
     if (!minutes || minutes <= 0) return false;
     if (app.spec.state === "Stopped" || app.spec.state === "Sleeping") return false;
     const a = activity(`${app.metadata.namespace}/${app.metadata.name}`);
-    return a.inFlight === 0 && now - Math.max(a.lastRequestAt, since) >= minutes * 60_000;
+    return a.inFlight === 0 && now - Math.max(a.lastRequestAt, since) >= minutes * minuteMs;
   });
 }

@@ -1,15 +1,24 @@
-// Feeds the routing table from two shared informers: every App, and the EndpointSlices of
-// Berth's app Services (the ones carrying the berth.dev/app label the Services put on them).
+// Feeds the routing table from shared informers: every App, the EndpointSlices of Berth's app
+// Services (the ones carrying the berth.dev/app label the Services put on them; the router's own
+// sleeping slices are left out of the endpoints), and those Services (ClusterIP -> Service, for
+// requests that reach the router through a sleeping app's ClusterIP with an IP as Host).
+import { Types } from "../kube/resource.ts";
 import type { App } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import type { InformerFactory } from "../runtime/informer.ts";
+import type { Selector } from "../runtime/reflector.ts";
 import type { EndpointSlice } from "./endpoints.ts";
 import { EndpointSliceType, SERVICE_NAME_LABEL } from "./endpoints.ts";
 import { RoutingTable } from "./routing-table.ts";
+import type { Service } from "./sleeping-slice.ts";
+import { isRouterSlice } from "./sleeping-slice.ts";
 
-const BY_SERVICE = "by-service";
+/** The slices and Services of Berth's apps: both carry the berth.dev/app label. */
+export const APP_OBJECTS: Selector = { labelSelector: Labels.app };
+export const BY_SERVICE = "by-service";
+const BY_CLUSTER_IP = "by-cluster-ip";
 
-const serviceKeyOf = (slice: EndpointSlice): string | undefined => {
+export const serviceKeyOf = (slice: EndpointSlice): string | undefined => {
   const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
   return service ? `${slice.metadata.namespace}/${service}` : undefined;
 };
@@ -17,12 +26,21 @@ const serviceKeyOf = (slice: EndpointSlice): string | undefined => {
 /** Registers the informers (start them with the factory) and returns the table they keep. */
 export function watchRoutes(informers: InformerFactory, o: { appsDomain: string; allowed?: (address: string) => boolean }): RoutingTable {
   const apps = informers.informerFor<App>(BerthTypes.App);
-  const slices = informers.informerFor<EndpointSlice>(EndpointSliceType, { labelSelector: Labels.app });
+  const slices = informers.informerFor<EndpointSlice>(EndpointSliceType, APP_OBJECTS);
   slices.addIndex(BY_SERVICE, (s) => {
     const key = serviceKeyOf(s);
     return key ? [key] : [];
   });
-  const table = new RoutingTable({ ...o, slicesOf: (key) => slices.store.byIndex(BY_SERVICE, key) });
+  const services = informers.informerFor<Service>(Types.Service, APP_OBJECTS);
+  services.addIndex(BY_CLUSTER_IP, (s) => (s.spec?.clusterIPs ?? [s.spec?.clusterIP ?? ""]).filter((ip) => ip && ip !== "None"));
+  const table = new RoutingTable({
+    ...o,
+    slicesOf: (key) => slices.store.byIndex(BY_SERVICE, key).filter((s) => !isRouterSlice(s)),
+    serviceByClusterIP: (ip) => {
+      const svc = services.store.byIndex(BY_CLUSTER_IP, ip)[0];
+      return svc && `${svc.metadata.namespace}/${svc.metadata.name}`;
+    },
+  });
   apps.addHandler({
     onAdd: (a) => table.setApp(a),
     onUpdate: (old, a) => {

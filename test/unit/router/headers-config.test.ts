@@ -40,6 +40,15 @@ describe("router: configuration", () => {
     expect(() => loadRouterConfig([], { BERTH_ROUTER_ACCESS_LOG: "sometimes" })).to.throw(/BERTH_ROUTER_ACCESS_LOG/);
   });
 
+  it("reads where sleeping Services point and the length of an idle minute", () => {
+    expect(loadRouterConfig([], {})).to.deep.include({ idleMinuteMs: 60_000 });
+    expect(loadRouterConfig([], {}).activatorAddress).to.equal(undefined);
+    const env = { BERTH_ROUTER_ACTIVATOR_ADDRESS: "10.245.1.1", BERTH_ROUTER_ACTIVATOR_SERVICE: "berth/berth-router", BERTH_ROUTER_ACTIVATOR_PORT: "8088", BERTH_ROUTER_IDLE_MINUTE: "2s" };
+    expect(loadRouterConfig([], env)).to.deep.include({ activatorAddress: "10.245.1.1", activatorService: "berth/berth-router", activatorPort: 8088, idleMinuteMs: 2000 });
+    expect(() => loadRouterConfig([], { BERTH_ROUTER_ACTIVATOR_ADDRESS: "router" })).to.throw(/BERTH_ROUTER_ACTIVATOR_ADDRESS/);
+    expect(() => loadRouterConfig([], { BERTH_ROUTER_ACTIVATOR_SERVICE: "berth-router" })).to.throw(/namespace\/name/);
+  });
+
   it("matches upstream addresses against CIDRs", () => {
     const nets = networkList(["10.245.0.0/16", "fd00::/8"]);
     expect(nets.check("10.245.1.7", "ipv4")).to.equal(true);

@@ -46,6 +46,14 @@ describe("router: RoutingTable", () => {
     expect([...t.endpointKeys()]).to.deep.equal(["10.245.1.2:8080", "10.245.1.3:8080"]);
   });
 
+  it("answers a Service's in-cluster names and ClusterIP (requests through a sleeping app's Service)", () => {
+    const t = new RoutingTable({ appsDomain: "berth.test", slicesOf: () => [], serviceByClusterIP: (ip) => (ip === "10.96.0.10" ? "team/hello-web" : undefined) });
+    t.setApp(app("hello"));
+    for (const host of ["hello-web.team", "hello-web.team.svc", "hello-web.team.svc.cluster.local", "10.96.0.10"]) expect(t.resolve(host)?.key, host).to.equal("team/hello");
+    expect(t.resolve("10.96.0.11")).to.equal(undefined);
+    expect(t.resolve("hello-web.other.svc")).to.equal(undefined);
+  });
+
   it("follows domain changes and deletes, and routes apps without a port to no endpoints", () => {
     const t = table();
     t.setApp(app("hello", { domains: ["a.com"] }));
