@@ -136,8 +136,8 @@ export interface ServiceApp {
 export const serviceAppName = (serviceId: string) => `w-${serviceId.slice(0, 24)}`;
 
 /**
- * The App that runs a service: one `web` process running `cmd` with /bin/sh -c, PORT and
- * PORT0..PORT<ports-1> in its environment, readiness on health-check-url, min-instances
+ * The App that runs a service: one `web` process running `cmd` with /bin/sh -c, PORT,
+ * PORT0..PORT<ports-1>, USER and LOGNAME in its environment, readiness on health-check-url, min-instances
  * replicas, cpus and mem as requests and limits; idle-timeout-mins as the App's idle timeout
  * (0: never idle).
  */
@@ -145,7 +145,9 @@ export function serviceApp(desc: TokenData, defaultImage: string): ServiceApp {
   const eff = effectiveDescription(desc);
   const port0 = servicePort(desc);
   const ports = Math.max(1, int(eff.ports, 1));
-  const env: Record<string, string> = { ...(eff.env as Record<string, string>), PORT: String(port0) };
+  // USER and LOGNAME are the run-as-user, as scheduler.clj environment sets them (so two users' services differ).
+  const user = String(eff["run-as-user"] ?? "");
+  const env: Record<string, string> = { ...(eff.env as Record<string, string>), ...(user ? { USER: user, LOGNAME: user } : {}), PORT: String(port0) };
   for (let i = 0; i < ports; i++) env[`PORT${i}`] = String(port0 + i);
   const cpus = int(eff.cpus, 0.1);
   const web: Process = {

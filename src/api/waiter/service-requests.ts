@@ -19,10 +19,10 @@ import type { Endpoint } from "../../router/endpoints.ts";
 import { normalizeHost } from "../../router/hosts.ts";
 import { waiterCaller } from "./auth.ts";
 import { waiterError } from "./errors.ts";
-import { serviceDescription } from "./service-description.ts";
+import { INVALID_DESCRIPTION, headerParameters, serviceAppName, serviceDescription } from "./service-description.ts";
 import type { SourceToken } from "./service-runtime.ts";
 import { WaiterServices } from "./service-runtime.ts";
-import { releasePods, currentRelease, serviceStatus } from "./services.ts";
+import { currentRelease, releasePods, serviceStatus, sourceTokens, storedDescription } from "./services.ts";
 import type { Pod } from "./services.ts";
 import type { TokenData } from "./token-data.ts";
 import { tokenData, tokenHash } from "./token-data.ts";
@@ -32,6 +32,8 @@ const OWN_PATHS = new Set(["/app-name", "/service-id", "/token", "/waiter-ping"]
 const OWN_PREFIXES = ["/waiter-async/complete/", "/waiter-async/result/", "/waiter-async/status/", "/waiter-auth/", "/waiter-consent", "/waiter-interstitial"];
 /** Host names that are never tokens (core.clj adds them to the valid Waiter host names). */
 const WAITER_HOSTS = new Set(["localhost", "127.0.0.1"]);
+/** The x-waiter-token prefix that names a service by id instead of a token. */
+const SERVICE_ID_TOKEN = "^SERVICE-ID#";
 
 /** process_request.clj: x-waiter-queue-timeout defaults to 300000 ms; x-waiter-timeout (to the backend's answer) to 900000 ms. */
 const DEFAULT_QUEUE_TIMEOUT_MS = 300_000;
@@ -84,13 +86,25 @@ async function resolve(deps: ApiDeps, req: FastifyRequest): Promise<Resolved> {
   if (!deps.ready()) throw new ApiError(503, "Berth is starting and has not read the cluster's state yet; retry in a moment.");
   const p = await waiterCaller(deps, req);
   const name = requestToken(deps, req);
-  const found = name ? deps.waiterTokens.get(name) : undefined;
-  const token = found && !found.spec.deleted ? found : undefined;
-  const desc = serviceDescription(token?.spec.description, req.headers, p.name);
-  const permitted = desc["permitted-user"];
+  let resolved: Omit<Resolved, "p">;
+  if (name?.startsWith(SERVICE_ID_TOKEN)) {
+    // The CLI's `ping --service-id` names a service, not a token (waiter-client action.py ping_service_on_cluster).
+    const app = deps.apps.app(serviceAppName(name.slice(SERVICE_ID_TOKEN.length)));
+    const stored = app && storedDescription(app);
+    if (!app || !stored) throw new ApiError(400, INVALID_DESCRIPTION, { friendly: [`No service with id ${name.slice(SERVICE_ID_TOKEN.length)}`] });
+    resolved = { desc: stored, sources: sourceTokens(app)[0] ?? [] };
+  } else {
+    const found = name ? deps.waiterTokens.get(name) : undefined;
+    const token = found && !found.spec.deleted ? found : undefined;
+    const version = token ? tokenHash(tokenData(token.spec)) : undefined;
+    resolved = { desc: serviceDescription(token?.spec.description, req.headers, p.name), sources: token && name && version ? [{ token: name, version }] : [] };
+  }
+  // process_request.clj: a run-as-user given on the fly (not by a token its owner wrote) must be the caller's own.
+  const runAs = headerParameters(req.headers)["run-as-user"];
+  if (runAs !== undefined && runAs !== "*" && runAs !== p.name && !p.admin) throw forbidden("Authenticated user cannot run service");
+  const permitted = resolved.desc["permitted-user"];
   if (permitted !== "*" && permitted !== p.name && !p.admin) throw forbidden("This user isn't allowed to invoke this service");
-  const version = token ? tokenHash(tokenData(token.spec)) : undefined;
-  return { p, desc, sources: token && name && version ? [{ token: name, version }] : [] };
+  return { p, ...resolved };
 }
 
 function sendRaw(res: ServerResponse, req: FastifyRequest, err: ApiError): void {

@@ -54,9 +54,11 @@ describe("waiter service descriptions", () => {
     ]);
     expect(spec.env).to.deep.equal([
       { name: "GREETING", value: "hi" },
+      { name: "LOGNAME", value: "alice" },
       { name: "PORT", value: String(port0) },
       { name: "PORT0", value: String(port0) },
       { name: "PORT1", value: String(port0 + 1) },
+      { name: "USER", value: "alice" },
     ]);
     expect(spec.idle).to.deep.equal({ timeoutMinutes: 1 });
     expect(name).to.equal(serviceAppName(serviceId)).and.match(/^w-[0-9a-f]{24}$/);
@@ -73,5 +75,7 @@ describe("waiter service descriptions", () => {
     expect(serviceId).to.match(/^[0-9a-f]{64}$/);
     expect(serviceApp(serviceDescription(token, {}, "alice"), "img").serviceId).to.equal(serviceId);
     expect(serviceApp(serviceDescription({ ...token, version: "v2" }, {}, "alice"), "img").serviceId).to.not.equal(serviceId);
+    // Another requester (run-as-user): another service.
+    expect(serviceApp(serviceDescription(token, {}, "bob"), "img").serviceId).to.not.equal(serviceId);
   });
 });
