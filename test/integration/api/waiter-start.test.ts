@@ -11,19 +11,15 @@ import type { App } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
+import type { Res as HttpRes } from "../support/http.ts";
+import { call as httpCall } from "../support/http.ts";
 import { deleteNamespace, eventually, kubectl, kubectlStdin, realPoolManifest } from "../support/kube.ts";
 import { waiterCli, waiterRunner } from "../support/waiter-cli.ts";
 
 const REGISTRY = process.env.BERTH_REGISTRY ?? "";
 const NODE = process.env.BERTH_REAL_NODE ?? "";
 
-interface Res {
-  status: number;
-  text: string;
-  headers: Headers;
-  ms: number;
-  json<T = Record<string, unknown>>(): T;
-}
+type Res = HttpRes & { ms: number };
 type Service = { "service-id": string; status: string; "source-tokens": { token: string; version: string }[][]; "last-request-time": string | null; "instance-counts": { "healthy-instances": number } };
 type Instance = { id: string; "healthy?": boolean; host: string; port: number; "k8s/pod-name": string; "k8s/namespace": string };
 type Detail = { status: string; instances: Record<"active-instances" | "failed-instances" | "killed-instances", Instance[]>; "service-description": Record<string, unknown> };
@@ -41,17 +37,9 @@ describe("waiter request-driven start (real node)", function () {
   const greeting = `berth-${id}`;
 
   const call = async (method: string, path: string, o: { auth?: string; json?: unknown; headers?: Record<string, string> } = {}): Promise<Res> => {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (o.auth) headers.Authorization = `Bearer ${o.auth}`;
-    let body: string | undefined;
-    if (o.json !== undefined) {
-      body = JSON.stringify(o.json);
-      headers["Content-Type"] = "application/json";
-    }
     const start = performance.now();
-    const r = await fetch(`${berth.apiURL}${path}`, { method, headers, body });
-    const text = await r.text();
-    return { status: r.status, text, headers: r.headers, ms: performance.now() - start, json: <T>() => JSON.parse(text) as T };
+    const r = await httpCall(berth.apiURL, method, path, { token: o.auth, json: o.json, headers: o.headers });
+    return { ...r, ms: performance.now() - start };
   };
   const register = async (email: string) => {
     expect((await call("POST", "/1.0/users", { json: { email, password: "s3cret-pw" } })).status).to.equal(201);
