@@ -116,6 +116,8 @@ export function serviceSummary(v: ServiceView, withParameters: boolean): Record<
     "resource-usage": { cpus: Number(((params.cpus as number) * healthy).toFixed(3)), mem: (params.mem as number) * healthy },
     "scaling-state": v.current && v.app.spec.state !== "Stopped" && v.app.spec.state !== "Sleeping" ? "stable" : "scale-down",
     "source-tokens": sourceTokens(v.app),
+    // waiter-client action.py process_kill_request reads service-description.run-as-user of listed services.
+    "service-description": storedDescription(v.app) ?? params,
     ...(withParameters ? { "effective-parameters": params } : {}),
   };
 }
@@ -136,7 +138,6 @@ export function serviceDetail(v: ServiceView, withParameters: boolean): Record<s
   const summary = serviceSummary(v, withParameters);
   return {
     ...summary,
-    "service-description": storedDescription(v.app) ?? effectiveParameters(v.app, v.release),
     instances: {
       "active-instances": v.pods.filter((p) => !failed(p) && !killed(p)).map(instance),
       "failed-instances": v.pods.filter(failed).map(instance),
