@@ -99,6 +99,7 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       markdown: coverageMarkdown(waiter, "Waiter API in Berth", [
         "Served at the root (`/token`, `/tokens`, `/apps`, ...), beside tsuru (`/1.x/`, `/tsuru/`) and Deis (`/v1/`). JSON bodies; errors as `{\"waiter-error\": {\"message\", \"status\", ...}}`. Credentials: `Authorization: Bearer <Berth token>`, or HTTP Basic (what Waiter's CLI sends) with a Berth token as the password or a Berth user's e-mail (or username) and password.",
         "Tokens are `WaiterToken` objects in Berth's namespace; a service is an App's Release and its service-id is the Release's content hash, so apps made through any dialect are listed. Also served: `GET /settings` (`cluster-config.name`, read by the CLI).",
+        "Service requests: any other request carrying `x-waiter-token` (or whose Host names a token) is proxied to the service its token (and `x-waiter-*` header overrides) describes; the service is an App created on first use (`cmd` run by `/bin/sh -c` with `PORT`/`PORT0`, in `$BERTH_WAITER_IMAGE`, default Python from `$BERTH_REGISTRY`, in `$BERTH_WAITER_POOL` or the default pool), started from zero when asleep, held until an instance is ready (`x-waiter-queue-timeout`, then 503), and put to sleep after `idle-timeout-mins` without requests. Answers carry `x-waiter-service-id`. `GET /waiter-ping` (what `waiter ping` calls) starts the service and runs one health check.",
         ]),
       },
     cluster: {

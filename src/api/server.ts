@@ -25,6 +25,11 @@ export interface Dialect<Deps> {
   routes(scope: FastifyInstance, deps: Deps): void;
   /** Renders an error in the dialect's own shape. */
   sendError(reply: FastifyReply, err: ApiError): void;
+  /**
+   * Takes a request before routing, whatever its path (Waiter's service requests, which are
+   * proxied to an app): returns true after hijacking the reply, false to leave it to routing.
+   */
+  intercept?(req: FastifyRequest, reply: FastifyReply, deps: Deps): boolean;
 }
 
 export interface ServerOptions<Deps> {
@@ -138,6 +143,16 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
       dialect,
     });
   });
+
+  // Requests a dialect takes whatever their path (not under a base path: aggregated mode serves
+  // the dialects' own endpoints only). The body is still unread here, so it can be streamed on.
+  const interceptors = opts.basePath ? [] : opts.dialects.filter((d) => d.intercept);
+  if (interceptors.length) {
+    app.addHook("onRequest", (req, reply, done) => {
+      for (const d of interceptors) if (d.intercept?.(req, reply, opts.deps)) return;
+      done();
+    });
+  }
 
   app.get("/healthz", async () => "ok");
   app.get("/readyz", async (_req, reply) => (!opts.ready || opts.ready() ? "ok" : reply.code(503).send("caches not synced")));

@@ -42,6 +42,8 @@ export const Labels = {
 /** Annotations a client sets on an App: who made the latest change (named in release summaries). */
 export const Annotations = {
   actor: "berth.dev/actor",
+  /** When the App last received a request through a proxy that records it (ISO-8601; written at most every few seconds): idle sleep reads it beside the router's own counters. */
+  lastRequest: "berth.dev/last-request-time",
 } as const;
 
 export interface CommonStatus {

@@ -7,6 +7,7 @@
 //     own counters, never less than the router's uptime) is put to Sleeping.
 import type { IncomingMessage } from "node:http";
 import type { App } from "../model/kinds.ts";
+import { Annotations } from "../model/kinds.ts";
 import type { Activator } from "./activator.ts";
 import type { AppActivitySnapshot } from "./activity.ts";
 import type { Endpoint } from "./endpoints.ts";
@@ -33,10 +34,16 @@ export function wakeActivator(ops: WakeOps): Activator {
   };
 }
 
+/** The last request another proxy recorded on the App (Annotations.lastRequest: the API's Waiter service requests), ms since epoch; 0 if none. */
+export function recordedLastRequest(app: App): number {
+  const t = Date.parse(app.metadata.annotations?.[Annotations.lastRequest] ?? "");
+  return Number.isFinite(t) ? t : 0;
+}
+
 /**
  * Apps to put to sleep at `now`: running, with an idle timeout, nothing in flight, and no
- * request for the timeout, counting from whichever is later of the last request and
- * `since` (the router's start: after a restart every app first looks busy).
+ * request for the timeout, counting from whichever is latest of the last request (seen here
+ * or recorded on the App) and `since` (the router's start: after a restart every app first looks busy).
  */
 export function appsToSleep(apps: readonly App[], activity: (key: string) => AppActivitySnapshot, since: number, now: number, minuteMs = 60_000): App[] {
   return apps.filter((app) => {
@@ -44,6 +51,6 @@ export function appsToSleep(apps: readonly App[], activity: (key: string) => App
     if (!minutes || minutes <= 0) return false;
     if (app.spec.state === "Stopped" || app.spec.state === "Sleeping") return false;
     const a = activity(`${app.metadata.namespace}/${app.metadata.name}`);
-    return a.inFlight === 0 && now - Math.max(a.lastRequestAt, since) >= minutes * minuteMs;
+    return a.inFlight === 0 && now - Math.max(a.lastRequestAt, recordedLastRequest(app), since) >= minutes * minuteMs;
   });
 }

@@ -1,7 +1,6 @@
 // Request plumbing shared by the Deis v1 routes: the caller, JSON body fields, the app a
 // caller may see, personal teams, bounded waits, and the wire details the Deis 1.13 client
 // checks on every response (API version header, Django's reason phrases).
-import { createHash } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { App, User } from "../../model/kinds.ts";
@@ -9,8 +8,10 @@ import type { ApiDeps } from "../deps.ts";
 import { ApiError, badRequest, forbidden } from "../errors.ts";
 import type { Principal } from "../identity/principal.ts";
 import { requireApp } from "../identity/principal.ts";
-import { NAME } from "../identity/store.ts";
+import { personalTeam } from "../identity/personal-team.ts";
 import { page } from "./views.ts";
+
+export { personalTeam };
 
 export type P<T extends string> = { Params: Record<T, string> };
 export type Body = Record<string, unknown>;
@@ -51,23 +52,6 @@ export const need = (b: Body, k: string): string => {
 };
 export const query = (req: FastifyRequest) => (req.query ?? {}) as Record<string, string>;
 export const paged = <T>(req: FastifyRequest, items: T[]) => page(items, query(req), req.url);
-
-/**
- * A Deis user's personal team: how per-user app permissions map onto Berth's team model.
- * Deis usernames may hold characters team names cannot ("_", ".", "@", "+", capitals): those
- * get a slug and a hash, so two usernames never share a team.
- */
-export function personalTeam(username: string): string {
-  if (NAME.test(username) && username.length <= 58) return `user-${username}`;
-  const slug = username
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 40)
-    .replace(/-+$/, "");
-  const hash = createHash("sha256").update(username).digest("hex").slice(0, 8);
-  return `user-${slug ? `${slug}-` : ""}${hash}`;
-}
 
 /** Polls until pred holds or timeoutMs passed; true when it held. Never unbounded. */
 export async function until(pred: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {

@@ -5,6 +5,8 @@
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import type { Dialect } from "../server.ts";
+import { waiterError } from "./errors.ts";
+import { interceptServiceRequest, serviceRequestRoutes } from "./service-requests.ts";
 import { serviceRoutes } from "./service-routes.ts";
 import { CLUSTER_NAME, tokenRoutes } from "./token-routes.ts";
 
@@ -12,21 +14,9 @@ export const waiterDialect: Dialect<ApiDeps> = {
   name: "waiter",
   prefixes: [""],
   sendError(reply, err) {
-    const req = reply.request;
-    reply
-      .code(err.status)
-      .type("application/json")
-      .send({
-        "waiter-error": {
-          message: err.message,
-          status: err.status,
-          uri: (req.originalUrl ?? req.url).split("?")[0],
-          "request-method": req.method,
-          host: req.headers.host ?? "",
-          timestamp: new Date().toISOString(),
-        },
-      });
+    reply.code(err.status).type("application/json").send(waiterError(reply.request, err));
   },
+  intercept: interceptServiceRequest,
   routes(scope: FastifyInstance, deps: ApiDeps) {
     // waiter/src/waiter/core.clj: the status handler answers {"status": "ok"}.
     scope.get("/status", async () => ({ status: "ok" }));
@@ -35,5 +25,6 @@ export const waiterDialect: Dialect<ApiDeps> = {
     scope.get("/settings", async () => ({ "cluster-config": { name: CLUSTER_NAME }, "token-config": { "history-length": 1 } }));
     tokenRoutes(scope, deps);
     serviceRoutes(scope, deps);
+    serviceRequestRoutes(scope, deps);
   },
 };

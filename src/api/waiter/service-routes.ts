@@ -8,7 +8,7 @@ import type { Principal } from "../identity/principal.ts";
 import type { App } from "../../model/kinds.ts";
 import { waiterCaller } from "./auth.ts";
 import type { Pod, ServiceView } from "./services.ts";
-import { currentRelease, releasePods, serviceDetail, serviceSummary, sourceTokens } from "./services.ts";
+import { currentRelease, releasePods, serviceDetail, serviceStatus, serviceSummary, sourceTokens } from "./services.ts";
 
 type Query = Record<string, string | string[] | undefined>;
 const first = (req: FastifyRequest, k: string) => {
@@ -40,7 +40,9 @@ export function serviceRoutes(scope: FastifyInstance, deps: ApiDeps): void {
     const p = await waiterCaller(deps, req);
     const token = first(req, "token");
     const withParameters = first(req, "effective-parameters") === "true";
+    // Services with no instance (killed, asleep, or made by /service-id only) are not running: not listed, as in Waiter.
     return views(deps, p, true)
+      .filter((v) => serviceStatus(v) !== "Inactive")
       .filter((v) => token === undefined || sourceTokens(v.app).some((s) => s.some((t) => t.token === token)))
       .map((v) => serviceSummary(v, withParameters));
   });

@@ -5,8 +5,9 @@
 // Shapes follow what Waiter's CLI reads (waiter-client: waiter/subcommands/show.py,
 // waiter/querying.py) and the list of fields.
 import type { App, Release } from "../../model/kinds.ts";
-import { Labels } from "../../model/kinds.ts";
+import { Annotations, Labels } from "../../model/kinds.ts";
 import type { KubeObject } from "../../kube/resource.ts";
+import { effectiveDescription } from "./service-description.ts";
 
 export type Pod = KubeObject & { spec?: { containers?: { ports?: { containerPort?: number }[] }[] }; status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } };
 
@@ -14,6 +15,20 @@ export type ServiceStatus = "Running" | "Starting" | "Failing" | "Inactive";
 
 /** Annotation on an App started through Waiter: JSON [{"token", "version"}] of the tokens it was made from. */
 export const SOURCE_TOKENS = "berth.dev/waiter-source-tokens";
+/** Annotation on an App started through Waiter: JSON of the service description it runs (without defaults). */
+export const SERVICE_DESCRIPTION = "berth.dev/waiter-service-description";
+
+/** The description an App was started from through Waiter, or undefined. */
+export function storedDescription(app: App): Record<string, unknown> | undefined {
+  const raw = app.metadata.annotations?.[SERVICE_DESCRIPTION];
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** CPU quantity ("250m", "1") in cores. */
 export function cpuCores(q: string | undefined): number {
@@ -31,8 +46,10 @@ export function memMiB(q: string | undefined): number {
   return Math.round((n * (bytes[unit] ?? 1)) / 1024 ** 2);
 }
 
-const ready = (p: Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-const failed = (p: Pod) => p.status?.phase === "Failed";
+/** Terminating pods are killed instances: they count for nothing else. */
+const killed = (p: Pod) => !!p.metadata.deletionTimestamp;
+const ready = (p: Pod) => !killed(p) && (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
+const failed = (p: Pod) => !killed(p) && p.status?.phase === "Failed";
 
 export function sourceTokens(app: App): { token: string; version: string }[][] {
   const raw = app.metadata.annotations?.[SOURCE_TOKENS];
@@ -52,6 +69,8 @@ export function currentRelease(app: App, releases: readonly Release[]): Release 
 
 /** The service's parameters under Waiter's names. */
 export function effectiveParameters(app: App, release: Release): Record<string, unknown> {
+  const stored = storedDescription(app);
+  if (stored) return effectiveDescription(stored);
   const web = release.spec.processes.find((p) => p.name === "web") ?? release.spec.processes[0];
   return {
     cmd: [...(web?.command ?? []), ...(web?.args ?? [])].join(" "),
@@ -78,23 +97,27 @@ export function serviceStatus(v: ServiceView): ServiceStatus {
   if (!v.current || v.app.spec.state === "Stopped" || v.app.spec.state === "Sleeping") return v.pods.some(ready) ? "Running" : "Inactive";
   if (v.pods.some(ready)) return "Running";
   if (v.pods.some(failed)) return "Failing";
-  return v.pods.length ? "Starting" : "Inactive";
+  return v.pods.some((p) => !killed(p)) ? "Starting" : "Inactive";
 }
 
 /** One entry of GET /apps. */
 export function serviceSummary(v: ServiceView, withParameters: boolean): Record<string, unknown> {
   const params = effectiveParameters(v.app, v.release);
   const healthy = v.pods.filter(ready).length;
+  const live = v.pods.filter((p) => !killed(p)).length;
+  const lastRequest = v.app.metadata.annotations?.[Annotations.lastRequest];
   return {
     "service-id": v.release.spec.contentHash,
     url: v.app.status?.urls?.[0] ?? "",
     status: serviceStatus(v),
-    "last-request-time": null,
-    "instance-counts": { "healthy-instances": healthy, "unhealthy-instances": v.pods.length - healthy - v.pods.filter(failed).length, "failed-instances": v.pods.filter(failed).length },
+    "last-request-time": v.current && lastRequest ? lastRequest : null,
+    "instance-counts": { "healthy-instances": healthy, "unhealthy-instances": live - healthy - v.pods.filter(failed).length, "failed-instances": v.pods.filter(failed).length },
     "request-metrics": { outstanding: 0, total: 0 },
     "resource-usage": { cpus: Number(((params.cpus as number) * healthy).toFixed(3)), mem: (params.mem as number) * healthy },
     "scaling-state": v.current && v.app.spec.state !== "Stopped" && v.app.spec.state !== "Sleeping" ? "stable" : "scale-down",
     "source-tokens": sourceTokens(v.app),
+    // waiter-client action.py process_kill_request reads service-description.run-as-user of listed services.
+    "service-description": storedDescription(v.app) ?? params,
     ...(withParameters ? { "effective-parameters": params } : {}),
   };
 }
@@ -115,11 +138,10 @@ export function serviceDetail(v: ServiceView, withParameters: boolean): Record<s
   const summary = serviceSummary(v, withParameters);
   return {
     ...summary,
-    "service-description": effectiveParameters(v.app, v.release),
     instances: {
-      "active-instances": v.pods.filter((p) => !failed(p)).map(instance),
+      "active-instances": v.pods.filter((p) => !failed(p) && !killed(p)).map(instance),
       "failed-instances": v.pods.filter(failed).map(instance),
-      "killed-instances": [],
+      "killed-instances": v.pods.filter(killed).map(instance),
     },
     "num-routers": 1,
   };

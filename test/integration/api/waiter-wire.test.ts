@@ -8,7 +8,7 @@ import { BerthTypes } from "../../../src/model/kinds.ts";
 import { tokenObjectName } from "../../../src/api/waiter/token-store.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
-import { deleteNamespace, eventually, kubectl } from "../support/kube.ts";
+import { deleteNamespace, eventually, kubectl, kubectlStdin } from "../support/kube.ts";
 
 interface Res {
   status: number;
@@ -244,6 +244,54 @@ describe("waiter wire (golden): tokens", function () {
       // A killed service still answers, Inactive once its instances are gone.
       await eventually("inactive", async () => (await call("GET", `/apps/${serviceId}`, { token: alice })).json<Detail>().status === "Inactive");
     } finally {
+      await deleteNamespace(ns);
+    }
+  });
+
+  it("GET /service-id: the service-id as plain text, the service created without instances; service requests' errors", async () => {
+    const ns = `wsid-${id}`;
+    const pool = `wsid-${id}`;
+    await kubectlStdin(`{"apiVersion":"berth.dev/v1alpha1","kind":"Pool","metadata":{"name":"${pool}"},"spec":{"public":true,"namespace":"${ns}"}}`, "apply", "-f", "-");
+    process.env.BERTH_WAITER_POOL = pool;
+    try {
+      const token = `sid-${id}`;
+      const desc = { cmd: "python3 -m http.server $PORT0", cpus: 0.1, mem: 64, version: "v1" };
+      const etag = (await call("POST", "/token", { token: alice, json: { token, ...desc } })).headers.get("etag");
+      // handler.clj service-id-handler: 200, the id as the body; core.clj waiter-request?: /service-id is always Waiter's own.
+      const r = await call("GET", "/service-id", { token: alice, headers: { "x-waiter-token": token } });
+      expect(r.status, r.text).to.equal(200);
+      expect(r.headers.get("content-type")).to.match(/^text\/plain/);
+      const serviceId = r.text;
+      expect(serviceId).to.match(/^[0-9a-f]{64}$/);
+      expect((await call("GET", "/service-id", { token: alice, headers: { "x-waiter-token": token } })).text).to.equal(serviceId);
+      // A different requester is a different run-as-user: another service.
+      expect((await call("GET", "/service-id", { token: bob, headers: { "x-waiter-token": token } })).text).to.not.equal(serviceId);
+      // The service exists (an App, asleep) but is not running: /apps leaves it out, /apps/{id} says Inactive with its description.
+      const app = await eventually("app", async () => (await berth.client.list<App>(BerthTypes.App, { namespace: ns })).items.find((a) => a.metadata.name === `w-${serviceId.slice(0, 24)}`));
+      expect(app.spec.state).to.equal("Sleeping");
+      expect((await call("GET", `/apps?token=${token}`, { token: alice })).json()).to.deep.equal([]);
+      const detail = await eventually("release", async () => {
+        const d = await call("GET", `/apps/${serviceId}`, { token: alice });
+        return d.status === 200 && d.json<{ status: string; "service-description": Record<string, unknown>; "source-tokens": unknown }>();
+      });
+      expect(detail.status).to.equal("Inactive");
+      expect(detail["service-description"]).to.include({ ...desc, "run-as-user": aliceEmail, "permitted-user": aliceEmail });
+      expect(detail["source-tokens"]).to.deep.equal([[{ token, version: etag }]]);
+
+      // Service requests (x-waiter-token on any other path): credentials first (401), then the description
+      // (settings.clj :messages :invalid-service-description, 400), run-as-user on the fly only as oneself
+      // (process_request.clj "Authenticated user cannot run service", 403).
+      const anon = await call("GET", "/anything", { headers: { "x-waiter-token": token } });
+      expect([anon.status, anon.json<WaiterError>()["waiter-error"].status]).to.deep.equal([401, 401]);
+      const unknown = await call("GET", "/anything", { token: alice, headers: { "x-waiter-token": `nope-${id}` } });
+      expect([unknown.status, message(unknown)]).to.deep.equal([400, "Service description using waiter headers/token improperly configured"]);
+      const runAs = await call("GET", "/anything", { token: bob, headers: { "x-waiter-token": token, "x-waiter-run-as-user": aliceEmail } });
+      expect([runAs.status, message(runAs)]).to.deep.equal([403, "Authenticated user cannot run service"]);
+      // x-waiter-token on /token stays a token request (core.clj waiter-request?).
+      expect((await call("GET", "/token", { token: alice, headers: { "x-waiter-token": token } })).json()).to.include({ cmd: desc.cmd });
+    } finally {
+      delete process.env.BERTH_WAITER_POOL;
+      await kubectl("delete", "pool", pool, "--ignore-not-found").catch(() => undefined);
       await deleteNamespace(ns);
     }
   });

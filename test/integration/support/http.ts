@@ -19,10 +19,12 @@ export interface CallOptions {
   contentType?: string;
   /** "bearer" (tsuru) or "token" (Deis). */
   scheme?: string;
+  /** Further request headers. */
+  headers?: Record<string, string>;
 }
 
 export async function call(base: string, method: string, path: string, o: CallOptions = {}): Promise<Res> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...o.headers };
   if (o.token) headers.Authorization = `${o.scheme ?? "bearer"} ${o.token}`;
   let body: string | FormData | undefined;
   if (o.form) {

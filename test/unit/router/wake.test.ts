@@ -5,7 +5,7 @@ import type { App } from "../../../src/model/kinds.ts";
 import type { AppActivitySnapshot } from "../../../src/router/activity.ts";
 import type { Endpoint } from "../../../src/router/endpoints.ts";
 import type { Route } from "../../../src/router/routing-table.ts";
-import { appsToSleep, wakeActivator } from "../../../src/router/wake.ts";
+import { appsToSleep, recordedLastRequest, wakeActivator } from "../../../src/router/wake.ts";
 
 const app = (name: string, spec: Partial<App["spec"]> = {}): App => ({ metadata: { name, namespace: "ns" }, spec: { image: "i", processes: [{ name: "web" }], ...spec } });
 const route = (name: string) => ({ key: `ns/${name}`, namespace: "ns", app: name }) as unknown as Route;
@@ -57,5 +57,16 @@ describe("wake (scale from zero, idle sleep)", () => {
     expect(appsToSleep(apps, activity, 0, 100 * min).map((a) => a.metadata.name)).to.deep.equal(["quiet", "never"]);
     // Router started 2 minutes ago: nothing has been quiet for 5 minutes by its counters.
     expect(appsToSleep(apps, activity, 98 * min, 100 * min)).to.deep.equal([]);
+  });
+
+  it("idle: a request recorded on the App (berth.dev/last-request-time, by the API's Waiter proxy) counts like one seen here", () => {
+    const min = 60_000;
+    const none = () => ({ inFlight: 0, lastRequestAt: 0, total: 0 });
+    const recorded = (iso: string) => ({ ...app("waiter", { idle: { timeoutMinutes: 5 } }), metadata: { name: "waiter", namespace: "ns", annotations: { "berth.dev/last-request-time": iso } } });
+    expect(recordedLastRequest(recorded(new Date(97 * min).toISOString()))).to.equal(97 * min);
+    expect(appsToSleep([recorded(new Date(97 * min).toISOString())], none, 0, 100 * min)).to.deep.equal([]);
+    expect(appsToSleep([recorded(new Date(94 * min).toISOString())], none, 0, 100 * min)).to.have.length(1);
+    // Not a time: ignored.
+    expect(appsToSleep([recorded("soon")], none, 0, 100 * min)).to.have.length(1);
   });
 });
