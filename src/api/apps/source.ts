@@ -8,14 +8,17 @@ import { sha256 } from "../../builder/tar.ts";
 import { withOwner } from "../../runtime/status.ts";
 import type { ApiDeps } from "../deps.ts";
 
+/** What a source deploy needs: the API's dependencies, or the git endpoint's own (src/git/). */
+export type SourceDeps = Pick<ApiDeps, "client" | "informers" | "log" | "apps">;
+
 export const NO_REGISTRY =
   "Source deploys are not available here: this Berth has no registry to build into (an administrator sets BERTH_REGISTRY, or registry.host in the Helm chart; see docs/builder.md). Build and push an image, then deploy it with tsuru app deploy -a <app> -i <image>.";
 
-export function platforms(deps: ApiDeps): Platform[] {
+export function platforms(deps: SourceDeps): Platform[] {
   return deps.informers.informerFor<Platform>(BerthTypes.Platform).store.list();
 }
 
-export function platform(deps: ApiDeps, name: string): Platform | undefined {
+export function platform(deps: SourceDeps, name: string): Platform | undefined {
   return deps.informers.informerFor<Platform>(BerthTypes.Platform).store.get(name);
 }
 
@@ -26,7 +29,7 @@ export function buildLimits(env: NodeJS.ProcessEnv = process.env): BuildLimits {
 }
 
 /** The platform a deploy builds on: the one named, the app's, or the only enabled one. */
-export function choosePlatform(deps: ApiDeps, app: App, named?: string): Platform {
+export function choosePlatform(deps: SourceDeps, app: App, named?: string): Platform {
   const name = named || app.spec.platform;
   if (name) {
     const p = platform(deps, name);
@@ -55,7 +58,7 @@ export interface SourceDeploy {
 }
 
 /** Builds and records; returns the App as patched to run the new image. Failures are recorded and rethrown. */
-export async function deploySource(deps: ApiDeps, o: SourceDeploy): Promise<App> {
+export async function deploySource(deps: SourceDeps, o: SourceDeploy): Promise<App> {
   const started = new Date();
   const log: string[] = [];
   const say = (l: string) => {
