@@ -42,6 +42,22 @@ export function choosePlatform(deps: SourceDeps, app: App, named?: string): Plat
   throw new Error(enabled.length ? `app ${app.metadata.name} has no platform: choose one of ${enabled.map((p) => p.metadata.name).join(", ")} (tsuru app update -a ${app.metadata.name} -l PLATFORM)` : "there are no platforms: an administrator adds them (tsuru platform add, or kubectl apply -f examples/40-platforms.yaml)");
 }
 
+/** Files at a source's root that say which runtime it needs (as buildpacks' detect scripts did), by platform name. */
+const DETECT: [platform: string, label: string, test: (name: string) => boolean][] = [
+  ["python", "Python", (n) => ["requirements.txt", "setup.py", "Pipfile", "pyproject.toml"].includes(n) || n.endsWith(".py")],
+  ["node", "Node.js", (n) => n === "package.json" || n.endsWith(".js")],
+  ["static", "Static HTML", (n) => n === "index.html"],
+];
+
+/**
+ * The platform a source seems to need, for an app that has none: the first of python, node,
+ * static whose files are at the source's root and that is an enabled Platform here.
+ */
+export function detectPlatform(rootNames: readonly string[], enabled: readonly string[]): { platform: string; label: string } | undefined {
+  for (const [platform, label, test] of DETECT) if (enabled.includes(platform) && rootNames.some(test)) return { platform, label };
+  return undefined;
+}
+
 /** Whether image was made by the builder (an app repository under the registry prefix). */
 export function isBuiltImage(appName: string, image: string): boolean {
   const r = registryFromEnv();
