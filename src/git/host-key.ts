@@ -8,8 +8,9 @@ import { isAlreadyExists } from "../kube/client.ts";
 import type { KubeObject } from "../kube/resource.ts";
 import { Types } from "../kube/resource.ts";
 import { Labels } from "../model/kinds.ts";
+import { GIT_HOST_KEY_SECRET } from "../rbac.ts";
 
-export const HOST_KEY_SECRET = "berth-git-host-key";
+export const HOST_KEY_SECRET = GIT_HOST_KEY_SECRET;
 export const HOST_KEY_FIELD = "ssh_host_ed25519_key";
 
 type Secret = KubeObject & { data?: Record<string, string> };
