@@ -7,6 +7,7 @@
 #   BERTH_API_PORT      API server port (default 8080), BERTH_METRICS_PORT (default 8081)
 #   BERTH_ROUTER_PORT   the router's HTTP port (default 8088), BERTH_ROUTER_METRICS_PORT (8089)
 #   BERTH_APPS_DOMAIN   apps answer on <app>.<domain> through the router (default berth.localhost)
+#   BERTH_GIT_PORT      the Deis git push endpoint's SSH port (default 2222), BERTH_GIT_METRICS_PORT (8092)
 #   BERTH_ROUTER_UPSTREAM_CIDRS  pod networks the router may connect to (default: the real
 #                       node's 10.245.0.0/16, so KWOK's fake pod IPs are never dialled;
 #                       set it empty to allow any)
@@ -38,6 +39,7 @@ kubectl wait --for=condition=Established --timeout=60s -f crds/ >/dev/null
 export BERTH_API_PORT=${BERTH_API_PORT:-8080} BERTH_METRICS_PORT=${BERTH_METRICS_PORT:-8081}
 export BERTH_ROUTER_PORT=${BERTH_ROUTER_PORT:-8088} BERTH_ROUTER_METRICS_PORT=${BERTH_ROUTER_METRICS_PORT:-8089}
 export BERTH_APPS_DOMAIN=${BERTH_APPS_DOMAIN:-berth.localhost}
+export BERTH_GIT_PORT=${BERTH_GIT_PORT:-2222} BERTH_GIT_METRICS_PORT=${BERTH_GIT_METRICS_PORT:-8092}
 export BERTH_ROUTER_UPSTREAM_CIDRS=${BERTH_ROUTER_UPSTREAM_CIDRS-10.245.0.0/16}
 # The router also listens on the real node's bridge address, when there is one, so pods reach it.
 bridge_ip=$(ip -4 -o addr show dev berth0 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1 || true)
@@ -50,6 +52,7 @@ cat >&2 <<EOF
   metrics:       http://127.0.0.1:$BERTH_METRICS_PORT/metrics  (/healthz, /readyz)
   router:        http://127.0.0.1:$BERTH_ROUTER_PORT   apps on <app>.$BERTH_APPS_DOMAIN and on their domains
                  (metrics: http://127.0.0.1:$BERTH_ROUTER_METRICS_PORT/metrics)
+  git push:      ssh://git@127.0.0.1:$BERTH_GIT_PORT/<app>.git   (Deis: deis keys:add, then git push deis master)
   kubeconfig:    ${KUBECONFIG:-~/.kube/config}
   try:           export KUBECONFIG=${KUBECONFIG:-~/.kube/config}; kubectl apply -f examples/ && kubectl get berth -A
 EOF
@@ -62,8 +65,10 @@ else
   echo "                 curl -H 'Host: hello.$BERTH_APPS_DOMAIN' http://127.0.0.1:$BERTH_ROUTER_PORT/" >&2
 fi
 echo >&2
-# The router is its own process (as in the Helm chart); it stops with Berth.
+# The router and the git endpoint are processes of their own (as in the Helm chart); they stop with Berth.
 node --import tsx src/main.ts router &
 router_pid=$!
-trap 'kill "$router_pid" 2>/dev/null || true; wait "$router_pid" 2>/dev/null || true' EXIT
+node --import tsx src/main.ts git &
+git_pid=$!
+trap 'kill "$router_pid" "$git_pid" 2>/dev/null || true; wait "$router_pid" "$git_pid" 2>/dev/null || true' EXIT
 node --import tsx src/main.ts run

@@ -62,6 +62,23 @@ export function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): b
   throw new Error(`${name}: "${env[name]}" must be true or false`);
 }
 
+/** The values of a repeatable flag: `--listen a --listen b` or `--listen=a`. */
+export function flagValues(argv: string[], name: string): string[] {
+  const out: string[] = [];
+  argv.forEach((arg, i) => {
+    if (arg === name && argv[i + 1] !== undefined) out.push(argv[i + 1] ?? "");
+    else if (arg.startsWith(`${name}=`)) out.push(arg.slice(name.length + 1));
+  });
+  return out;
+}
+
+/** The domain apps answer on through the router (<app>.<domain>): BERTH_APPS_DOMAIN, default berth.localhost. */
+export function appsDomainOf(raw: string | undefined): string {
+  const domain = (raw ?? "berth.localhost").toLowerCase().replace(/^\.+|\.+$/g, "");
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(domain)) throw new Error(`BERTH_APPS_DOMAIN: "${domain}" is not a DNS name`);
+  return domain;
+}
+
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const leaseDurationMs = parseDuration(env.BERTH_LEASE_DURATION ?? "15s", "BERTH_LEASE_DURATION");
   const renewDeadlineMs = parseDuration(env.BERTH_RENEW_DEADLINE ?? "10s", "BERTH_RENEW_DEADLINE");

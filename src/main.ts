@@ -1,5 +1,6 @@
 // berth run [--no-controllers] [--no-api]: the operator and the API server in one process.
 // berth router [--port N] [--listen ADDRESS]...: the data plane (src/router/), its own process.
+// berth git [--port N] [--listen ADDRESS]: the Deis git push endpoint over SSH (src/git/), its own process.
 import { loadConfig } from "./config.ts";
 import { setupAppController } from "./controllers/app-controller.ts";
 import { setupClusterSettingsController } from "./controllers/cluster-settings-controller.ts";
@@ -12,12 +13,14 @@ import { createLogger } from "./log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { apiDeps, startAggregatedApi, startApi } from "./api/start.ts";
 import { routerCommand } from "./router/command.ts";
+import { gitCommand } from "./git/command.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command = "run"] = argv;
   if (command === "router") return routerCommand(argv.slice(1));
+  if (command === "git") return gitCommand(argv.slice(1));
   if (command !== "run") {
-    process.stderr.write("usage: berth run [--no-controllers] [--no-api]\n       berth router [--port N] [--listen ADDRESS]... [--apps-domain DOMAIN]\n");
+    process.stderr.write("usage: berth run [--no-controllers] [--no-api]\n       berth router [--port N] [--listen ADDRESS]... [--apps-domain DOMAIN]\n       berth git [--port N] [--listen ADDRESS]\n");
     return 2;
   }
   const config = loadConfig(argv);

@@ -9,7 +9,7 @@
 //   through it needs `create` as well as `patch` (checked against kube-apiserver 1.35);
 // - client.replace is a PUT (`update`), used only for the leader-election Lease.
 
-export type Component = "controllers" | "api" | "router";
+export type Component = "controllers" | "api" | "router" | "git";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete";
 
@@ -41,6 +41,8 @@ export interface Rule {
 const BERTH = "berth.dev";
 const CORE = "";
 
+/** The git endpoint's SSH host key, made at first start (src/git/host-key.ts). */
+export const GIT_HOST_KEY_SECRET = "berth-git-host-key";
 /** The leader-election Lease's name (src/main.ts). */
 export const LEASE_NAME = "berth-controller";
 /** What kube-apiserver publishes for extension API servers (src/api/identity/front-proxy.ts). */
@@ -129,6 +131,17 @@ export const RBAC: Record<Component, Rule[]> = {
     rule("cluster", BERTH, "apps", ["list", "watch", "patch"], "hosts to apps (names and domains); scale to zero sets spec.state"),
     rule("cluster", "discovery.k8s.io", "endpointslices", ["list", "watch", "create", "patch", "delete"], "apps to the ready endpoints of their Services; a sleeping App's Service pointed at the router by server-side apply, and back (router/sleeping-endpoints.ts)"),
     rule("cluster", CORE, "services", ["list", "watch"], "a sleeping App's Service ports and ClusterIP (router/watch-routes.ts, sleeping-slice.ts)"),
+  ],
+  // berth git (src/git/, helm/berth/templates/git.yaml): Deis git push over SSH. Reads from caches;
+  // writes what a source deploy writes (api/apps/source.ts): a Build, the App's image and processes.
+  git: [
+    rule("cluster", BERTH, "apps", ["list", "watch", "patch"], "the app a push names; its new image and processes after the build (api/apps/source.ts)"),
+    rule("cluster", BERTH, "releases", ["list", "watch"], "the next release version (api/apps/store.ts)"),
+    rule("cluster", BERTH, "users", ["list", "watch"], "users' SSH keys from Deis /v1/keys, and their teams (who may push)"),
+    rule("cluster", BERTH, "platforms", ["list", "watch"], "the platform a push builds on"),
+    rule("cluster", BERTH, "builds", ["create"], "a Build record for each push"),
+    rule("release", CORE, "secrets", ["create"], "the SSH host key, made at first start (git/host-key.ts)"),
+    rule("release", CORE, "secrets", ["get"], "the SSH host key every replica presents", { resourceNames: [GIT_HOST_KEY_SECRET] }),
   ],
 };
 

@@ -82,6 +82,7 @@ export function apiDocs(server: FastifyInstance, tsv: string): Record<"tsuru" | 
       markdown: coverageMarkdown(deis, "Deis v1 API in Berth", [
         "JSON bodies, `Authorization: token <t>`, paged lists `{count,next,previous,results}` (`page`, `page_size`), errors as Django REST Framework renders them. Paths work with and without the trailing slash. `POST` and `DELETE /v1/apps/{app}/perms/{username}` both revoke (the document says POST, the CLI sends DELETE).",
         "Per-user app permissions map onto Berth's teams: each Deis user has a personal team `user-<name>`, and sharing an app grants that team.",
+        "`git push` goes to Berth's git endpoint (`berth git`, SSH on port 2222: `ssh://git@HOST:2222/APP.git`), authenticated by the keys of `/v1/keys` and built with the source builder; see [../git.md](../git.md). `POST /v1/apps/` also takes Berth's own `pool` field (the CLI never sends it).",
         "Rows marked (client) are what the Deis 1.13 CLI calls beyond the endpoint document. Every response carries `DEIS_API_VERSION: 1.7` (the version the 1.13 client expects) and Django's upper-case reason phrase (`404 NOT FOUND`).",
       ]),
     },

@@ -1,7 +1,7 @@
 // The router's configuration: environment variables (the Helm chart sets them), overridden by
 // flags of `berth router` (--port N, --listen ADDRESS (repeatable), --apps-domain D).
 import { BlockList, isIP } from "node:net";
-import { bool, int, parseDuration } from "../config.ts";
+import { appsDomainOf, bool, flagValues, int, parseDuration } from "../config.ts";
 
 export interface RouterConfig {
   /** Addresses the HTTP listener binds, all on `port`. */
@@ -37,16 +37,6 @@ export interface RouterConfig {
   activatorPort?: number;
   /** The length of one minute of spec.idle.timeoutMinutes (BERTH_ROUTER_IDLE_MINUTE): shorter in tests. */
   idleMinuteMs: number;
-}
-
-/** The values of a repeatable flag: `--listen a --listen b` or `--listen=a`. */
-function flagValues(argv: string[], name: string): string[] {
-  const out: string[] = [];
-  argv.forEach((arg, i) => {
-    if (arg === name && argv[i + 1] !== undefined) out.push(argv[i + 1] ?? "");
-    else if (arg.startsWith(`${name}=`)) out.push(arg.slice(name.length + 1));
-  });
-  return out;
 }
 
 const list = (raw: string | undefined): string[] =>
@@ -89,8 +79,7 @@ export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   for (const a of envAddresses) if (!isIP(a)) throw new Error(`BERTH_ROUTER_ADDRESSES: "${a}" is not an IP address`);
   const upstreamNetworks = list(env.BERTH_ROUTER_UPSTREAM_CIDRS);
   networkList(upstreamNetworks);
-  const appsDomain = (flagValues(argv, "--apps-domain").at(-1) ?? env.BERTH_APPS_DOMAIN ?? "berth.localhost").toLowerCase().replace(/^\.+|\.+$/g, "");
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(appsDomain)) throw new Error(`BERTH_APPS_DOMAIN: "${appsDomain}" is not a DNS name`);
+  const appsDomain = appsDomainOf(flagValues(argv, "--apps-domain").at(-1) ?? env.BERTH_APPS_DOMAIN);
   return {
     addresses: addresses.length ? addresses : envAddresses,
     port,

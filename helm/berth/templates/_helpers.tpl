@@ -78,3 +78,22 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
+{{- /* The builder's registry and limits (source deploys: the API, and the git endpoint). */ -}}
+{{- define "berth.build.env" -}}
+{{- with .Values.registry }}
+{{- if .host }}
+- {name: BERTH_REGISTRY, value: {{ printf "%s/%s" .host .prefix | quote }}}
+{{- end }}
+{{- if .pullHost }}
+- {name: BERTH_REGISTRY_PULL, value: {{ .pullHost | quote }}}
+{{- end }}
+{{- if .existingSecret }}
+- name: BERTH_REGISTRY_USERNAME
+  valueFrom: {secretKeyRef: {name: {{ .existingSecret }}, key: username}}
+- name: BERTH_REGISTRY_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ .existingSecret }}, key: password}}
+{{- end }}
+{{- end }}
+- {name: BERTH_BUILD_MAX_UPLOAD_MB, value: {{ .Values.build.maxUploadMB | quote }}}
+- {name: BERTH_BUILD_MAX_UNPACKED_MB, value: {{ .Values.build.maxUnpackedMB | quote }}}
+{{- end -}}

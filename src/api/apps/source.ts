@@ -8,14 +8,17 @@ import { sha256 } from "../../builder/tar.ts";
 import { withOwner } from "../../runtime/status.ts";
 import type { ApiDeps } from "../deps.ts";
 
+/** What a source deploy needs: the API's dependencies, or the git endpoint's own (src/git/). */
+export type SourceDeps = Pick<ApiDeps, "client" | "informers" | "log" | "apps">;
+
 export const NO_REGISTRY =
   "Source deploys are not available here: this Berth has no registry to build into (an administrator sets BERTH_REGISTRY, or registry.host in the Helm chart; see docs/builder.md). Build and push an image, then deploy it with tsuru app deploy -a <app> -i <image>.";
 
-export function platforms(deps: ApiDeps): Platform[] {
+export function platforms(deps: SourceDeps): Platform[] {
   return deps.informers.informerFor<Platform>(BerthTypes.Platform).store.list();
 }
 
-export function platform(deps: ApiDeps, name: string): Platform | undefined {
+export function platform(deps: SourceDeps, name: string): Platform | undefined {
   return deps.informers.informerFor<Platform>(BerthTypes.Platform).store.get(name);
 }
 
@@ -26,7 +29,7 @@ export function buildLimits(env: NodeJS.ProcessEnv = process.env): BuildLimits {
 }
 
 /** The platform a deploy builds on: the one named, the app's, or the only enabled one. */
-export function choosePlatform(deps: ApiDeps, app: App, named?: string): Platform {
+export function choosePlatform(deps: SourceDeps, app: App, named?: string): Platform {
   const name = named || app.spec.platform;
   if (name) {
     const p = platform(deps, name);
@@ -37,6 +40,22 @@ export function choosePlatform(deps: ApiDeps, app: App, named?: string): Platfor
   const enabled = platforms(deps).filter((p) => !p.spec.disabled);
   if (enabled.length === 1) return enabled[0]!;
   throw new Error(enabled.length ? `app ${app.metadata.name} has no platform: choose one of ${enabled.map((p) => p.metadata.name).join(", ")} (tsuru app update -a ${app.metadata.name} -l PLATFORM)` : "there are no platforms: an administrator adds them (tsuru platform add, or kubectl apply -f examples/40-platforms.yaml)");
+}
+
+/** Files at a source's root that say which runtime it needs (as buildpacks' detect scripts did), by platform name. */
+const DETECT: [platform: string, label: string, test: (name: string) => boolean][] = [
+  ["python", "Python", (n) => ["requirements.txt", "setup.py", "Pipfile", "pyproject.toml"].includes(n) || n.endsWith(".py")],
+  ["node", "Node.js", (n) => n === "package.json" || n.endsWith(".js")],
+  ["static", "Static HTML", (n) => n === "index.html"],
+];
+
+/**
+ * The platform a source seems to need, for an app that has none: the first of python, node,
+ * static whose files are at the source's root and that is an enabled Platform here.
+ */
+export function detectPlatform(rootNames: readonly string[], enabled: readonly string[]): { platform: string; label: string } | undefined {
+  for (const [platform, label, test] of DETECT) if (enabled.includes(platform) && rootNames.some(test)) return { platform, label };
+  return undefined;
 }
 
 /** Whether image was made by the builder (an app repository under the registry prefix). */
@@ -55,7 +74,7 @@ export interface SourceDeploy {
 }
 
 /** Builds and records; returns the App as patched to run the new image. Failures are recorded and rethrown. */
-export async function deploySource(deps: ApiDeps, o: SourceDeploy): Promise<App> {
+export async function deploySource(deps: SourceDeps, o: SourceDeploy): Promise<App> {
   const started = new Date();
   const log: string[] = [];
   const say = (l: string) => {

@@ -11,6 +11,7 @@ import { poolNamespace } from "../../reconcilers/pool.ts";
 import { changePrivateEnv, privateEnvSecretName, readPrivateEnv, setPrivateEnv } from "../../reconcilers/private-env.ts";
 import type { InformerFactory } from "../../runtime/informer.ts";
 import { cacheSynced } from "../read-your-writes.ts";
+import { isTrue } from "../../runtime/conditions.ts";
 import { ApiError, badRequest, conflict, fromKubernetes, notFound } from "../errors.ts";
 
 /** A spec change: what to merge-patch, or a function of the current App that says it (undefined: nothing to do). */
@@ -19,14 +20,20 @@ export type SpecChange = Partial<AppSpec> | Record<string, unknown> | ((current:
 type Pod = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } };
 type Secret = KubeObject & { data?: Record<string, string> };
 
+/** The App has run release minVersion (or later) to completion: its spec observed, its units ready. */
+export const rolledOut = (a: App | undefined, minVersion: number): boolean =>
+  !!a && (a.status?.currentReleaseVersion ?? 0) >= minVersion && a.status?.observedGeneration === a.metadata.generation && isTrue(a.status?.conditions, "Ready");
+
 export class AppStore {
   constructor(
     readonly client: KubeClient,
     private readonly informers: InformerFactory,
+    /** Whether to cache Berth's pods (units); the git endpoint, which shows none, does not. */
+    cachePods = true,
   ) {
     informers.informerFor<App>(BerthTypes.App).addIndex("name", (a) => [a.metadata.name ?? ""]);
     informers.informerFor<Release>(BerthTypes.Release).addIndex("app", (r) => [`${r.metadata.namespace}/${r.spec.app}`]);
-    informers.informerFor<Pod>(Types.Pod, { labelSelector: `${Labels.managedBy}=berth` }).addIndex("app", (p) => [`${p.metadata.namespace}/${p.metadata.labels?.[Labels.app] ?? ""}`]);
+    if (cachePods) informers.informerFor<Pod>(Types.Pod, { labelSelector: `${Labels.managedBy}=berth` }).addIndex("app", (p) => [`${p.metadata.namespace}/${p.metadata.labels?.[Labels.app] ?? ""}`]);
   }
 
   private store<T extends KubeObject>(t: ResourceType) {
@@ -87,6 +94,23 @@ export class AppStore {
       if (pred(cur) || Date.now() > end) return cur;
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+
+  /** The version the App's next release will have. */
+  nextVersion(app: App): number {
+    return Math.max(0, app.status?.currentReleaseVersion ?? 0, ...this.releases(app).map((r) => r.spec.version)) + 1;
+  }
+
+  /**
+   * After a spec change, waits until the controller has observed it (it writes the release it
+   * made, if any, in the same status update): the release version the app runs now. A write that
+   * changed nothing the controller acts on answers at once. Bounded by timeoutMs.
+   */
+  async observed(updated: App, timeoutMs = 30_000): Promise<{ app: App; version: number }> {
+    const gen = updated.metadata.generation ?? 0;
+    const done = await this.waitFor(updated, (a) => !!a && (a.status?.observedGeneration ?? 0) >= gen, timeoutMs);
+    const app = done ?? updated;
+    return { app, version: app.status?.currentReleaseVersion ?? 1 };
   }
 
   namespaceFor(pool: Pool): string {

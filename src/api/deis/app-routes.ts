@@ -55,10 +55,14 @@ export function appRoutes(s: FastifyInstance, h: DeisHttp): void {
       name = generateName((n) => !!apps.app(n));
       if (!name) throw new ApiError(503, "Could not find a free application name; name the app (deis apps:create NAME).");
     }
-    const pool = apps.pools().find((x) => x.spec.default) ?? apps.pools().find((x) => x.spec.public);
-    if (!pool) throw badRequest("No default pool: an administrator must create one (kubectl apply a Pool with default: true).");
+    // "pool" is Berth's own field (the Deis CLI never sends it): where the app runs, else the default pool.
+    const poolName = text(b, "pool");
+    const pool = poolName ? apps.pool(poolName) : (apps.pools().find((x) => x.spec.default) ?? apps.pools().find((x) => x.spec.public));
+    if (!pool) throw poolName ? badRequest("pool", { pool: [`Pool "${poolName}" not found.`] }) : badRequest("No default pool: an administrator must create one (kubectl apply a Pool with default: true).");
     const owner = h.username(p);
-    const spec: AppSpec = { image: "registry.k8s.io/pause:3.10", processes: [{ name: "web", replicas: 0, ports: [{ port: 5000 }] }], owner: await ownerTeam(p), pool: pool.metadata.name };
+    const team = await ownerTeam(p);
+    if (poolName && !p.admin && !pool.spec.public && pool.spec.teams?.length && !pool.spec.teams.includes(team)) throw badRequest("pool", { pool: [`Pool "${poolName}" is not open to ${owner}.`] });
+    const spec: AppSpec = { image: "registry.k8s.io/pause:3.10", processes: [{ name: "web", replicas: 0, ports: [{ port: 5000 }] }], owner: team, pool: pool.metadata.name };
     let app: App;
     try {
       app = await apps.create(name, spec, pool, owner);

@@ -28,17 +28,8 @@ export function configView(app: App) {
   };
 }
 
-/**
- * After a spec change, waits until the controller has observed it (it writes the release it
- * made, if any, in the same status update): the release version the app runs now. A write that
- * changed nothing the controller acts on answers at once. Bounded by timeoutMs.
- */
-export async function releaseAfter(h: DeisHttp, updated: App, timeoutMs = 30_000): Promise<{ app: App; version: number }> {
-  const gen = updated.metadata.generation ?? 0;
-  const done = await h.deps.apps.waitFor(updated, (a) => !!a && (a.status?.observedGeneration ?? 0) >= gen, timeoutMs);
-  const app = done ?? updated;
-  return { app, version: app.status?.currentReleaseVersion ?? 1 };
-}
+/** After a spec change, the release the app runs once the controller observed it (AppStore.observed). */
+export const releaseAfter = (h: DeisHttp, updated: App, timeoutMs = 30_000): Promise<{ app: App; version: number }> => h.deps.apps.observed(updated, timeoutMs);
 
 export function configRoutes(s: FastifyInstance, h: DeisHttp): void {
   const { apps } = h.deps;

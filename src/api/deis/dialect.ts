@@ -18,7 +18,7 @@ import { permRoutes } from "./perm-routes.ts";
 import { releaseRoutes } from "./release-routes.ts";
 
 export { personalTeam } from "./http.ts";
-export { isSshPublicKey } from "./key-routes.ts";
+export { isSshPublicKey } from "../identity/ssh-keys.ts";
 export { fromDeisMemory, fromShares } from "./limits.ts";
 
 export const deisDialect: Dialect<ApiDeps> = {

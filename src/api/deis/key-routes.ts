@@ -1,33 +1,15 @@
 // Deis SSH keys of the caller (deis/deis:controller/api/models.py Key: the public key is
 // unique across users; serializers.py KeySerializer adds its fingerprint).
-import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { User } from "../../model/kinds.ts";
 import { BerthTypes } from "../../model/kinds.ts";
 import { badRequest, notFound } from "../errors.ts";
+import { fingerprint, isSshPublicKey, sameKey } from "../identity/ssh-keys.ts";
 import type { DeisHttp, P } from "./http.ts";
 import { body, need, paged } from "./http.ts";
 import { deisTime } from "./views.ts";
 
-const SSH_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 const unique = (field: string) => badRequest(`${field}: This field must be unique.`, { [field]: ["This field must be unique."] });
-
-/** An OpenSSH public key line whose base64 blob is well formed and names the same key type. */
-export function isSshPublicKey(line: string): boolean {
-  if (!SSH_KEY.test(line)) return false;
-  const [type, b64] = line.split(" ");
-  const blob = Buffer.from(b64 ?? "", "base64");
-  if (blob.length < 4 || blob.toString("base64") !== b64) return false;
-  const len = blob.readUInt32BE(0);
-  return len > 0 && 4 + len <= blob.length && blob.subarray(4, 4 + len).toString("latin1") === type;
-}
-
-/** The key's MD5 fingerprint as ssh-keygen -l -E md5 prints it ("aa:bb:..."). */
-export const fingerprint = (line: string) =>
-  createHash("md5")
-    .update(Buffer.from(line.split(" ")[1] ?? "", "base64"))
-    .digest("hex")
-    .replace(/(..)(?!$)/g, "$1:");
 
 type Key = { id: string; publicKey: string };
 const keyView = (u: User, k: Key) => ({
@@ -57,8 +39,7 @@ export function keyRoutes(s: FastifyInstance, h: DeisHttp): void {
     const pub = need(b, "public");
     if (!isSshPublicKey(pub)) throw badRequest("public", { public: ["Key contains invalid base64 chars or is not an SSH public key"] });
     // The public key is unique across all users (git push finds its user by it); ids per user.
-    const blob = pub.split(" ").slice(0, 2).join(" ");
-    if (identity.users().some((x) => (x.spec.sshKeys ?? []).some((k) => k.publicKey.split(" ").slice(0, 2).join(" ") === blob))) throw unique("public");
+    if (identity.users().some((x) => (x.spec.sshKeys ?? []).some((k) => sameKey(k.publicKey, pub)))) throw unique("public");
     if ((u.spec.sshKeys ?? []).some((k) => k.id === id)) throw unique("id");
     await save(u, [...(u.spec.sshKeys ?? []), { id, publicKey: pub }]);
     return reply.code(201).send(keyView(u, { id, publicKey: pub }));

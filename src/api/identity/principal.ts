@@ -20,6 +20,11 @@ export function teamsOf(user: User): Set<string> {
   return new Set((user.spec.roles ?? []).filter((r) => r.contextType === "team" && r.contextValue).map((r) => r.contextValue!));
 }
 
+/** A user acting as themselves (tokenHash names the credential, if any). */
+export function userPrincipal(user: User, tokenHash = "", expires?: number): Principal {
+  return { name: user.spec.email, email: user.spec.email, admin: user.spec.admin ?? false, teams: teamsOf(user), user, tokenHash, expires };
+}
+
 export function appTeams(app: App): string[] {
   return [...new Set([app.spec.owner, ...(app.spec.teams ?? [])].filter((t): t is string => !!t))];
 }

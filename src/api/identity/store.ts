@@ -16,7 +16,7 @@ import { cacheSynced } from "../read-your-writes.ts";
 import { ApiError, badRequest, conflict, forbidden, fromKubernetes, notFound, unauthorized } from "../errors.ts";
 import { LoginThrottle } from "./throttle.ts";
 import type { Principal } from "./principal.ts";
-import { teamsOf } from "./principal.ts";
+import { userPrincipal } from "./principal.ts";
 import { hashPassword, newToken, tokenHash, verifyPassword } from "./secrets.ts";
 
 const SESSION_MS = 7 * 24 * 3600_000;
@@ -278,7 +278,7 @@ export class IdentityStore {
     const user = this.store<User>(BerthTypes.User).get(t.spec.owner.name);
     const ownerUid = t.metadata.ownerReferences?.find((r) => r.kind === "User")?.uid;
     if (!user || (ownerUid && ownerUid !== user.metadata.uid)) throw unauthorized();
-    return { name: user.spec.email, email: user.spec.email, admin: user.spec.admin ?? false, teams: teamsOf(user), user, tokenHash: hash, expires };
+    return userPrincipal(user, hash, expires);
   }
 
   /**

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Types } from "../../kube/resource.ts";
 import type { App, AppSpec, Release, ServiceInstance } from "../../model/kinds.ts";
 import { BerthTypes } from "../../model/kinds.ts";
-import { isTrue } from "../../runtime/conditions.ts";
+import { rolledOut } from "../apps/store.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError, badRequest, conflict, forbidden, notFound, notImplemented } from "../errors.ts";
 import type { Principal } from "../identity/principal.ts";
@@ -65,10 +65,9 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   /** Waits for the app's current release to be fully rolled out, streaming progress. */
   const rollout = async (out: JsonStream, app: App, minVersion: number) => {
     let last = "";
-    const rolledOut = (a: App | undefined) => !!a && (a.status?.currentReleaseVersion ?? 0) >= minVersion && a.status?.observedGeneration === a.metadata.generation && isTrue(a.status?.conditions, "Ready");
     const done = await apps.waitFor(
       app,
-      rolledOut,
+      (a) => rolledOut(a, minVersion),
       120_000,
       (a) => {
         const line = a?.status?.readySummary ? ` ---> ${a.status.currentRelease ?? ""}: ${a.status.readySummary} units ready` : "";
@@ -76,7 +75,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       },
     );
     // A rollout that did not happen ends the stream with an error (the CLI then exits non-zero).
-    if (!rolledOut(done)) {
+    if (!rolledOut(done, minVersion)) {
       const why = done?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "no status";
       throw new Error(`the rollout of release v${minVersion} did not finish in time (current v${done?.status?.currentReleaseVersion ?? 0}): ${why}`);
     }
@@ -381,7 +380,7 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
   const deployResponse = async (reply: FastifyReply, app: App, work: (say: (l: string) => void, version: number) => Promise<Release | undefined>) => {
     reply.hijack();
     // The id of the deploy's event: that of the release this deploy makes (the next version).
-    const next = Math.max(0, app.status?.currentReleaseVersion ?? 0, ...apps.releases(app).map((r) => r.spec.version)) + 1;
+    const next = apps.nextVersion(app);
     reply.raw.writeHead(200, { "Content-Type": "text", "X-Tsuru-Eventid": releaseEventId(app, next) });
     const say = (l: string) => reply.raw.write(`${l}\n`);
     try {

@@ -57,7 +57,7 @@ describe("helm chart", function () {
         };
       };
     };
-    const deps = byKind("Deployment").filter((d) => d.metadata.name !== "berth-router") as unknown as Dep[];
+    const deps = byKind("Deployment").filter((d) => d.metadata.name !== "berth-router" && d.metadata.name !== "berth-git") as unknown as Dep[];
     expect(deps.map((d) => d.metadata.name)).to.have.members(["berth-controllers", "berth-api"]);
     for (const dep of deps) {
       const component = dep.metadata.name.replace("berth-", "");
@@ -72,13 +72,14 @@ describe("helm chart", function () {
     }
     expect(byKind("PodDisruptionBudget").map((o) => o.metadata.name)).to.have.members(["berth-controllers", "berth-api"]);
     // Each component its own account.
-    expect(byKind("ServiceAccount").map((o) => o.metadata.name)).to.have.members(["berth-controllers", "berth-api", "berth-router"]);
+    expect(byKind("ServiceAccount").map((o) => o.metadata.name)).to.have.members(["berth-controllers", "berth-api", "berth-router", "berth-git"]);
     // The API's Service selects the API's pods only; the controllers' serves their metrics.
     const services = byKind("Service") as unknown as { metadata: { name: string }; spec: { selector: Record<string, string> } }[];
     expect(services.map((o) => [o.metadata.name, o.spec.selector["app.kubernetes.io/name"], o.spec.selector["app.kubernetes.io/component"]])).to.have.deep.members([
       ["berth", "berth", "api"],
       ["berth-controllers", "berth", "controllers"],
       ["berth-router", "berth-router", undefined],
+      ["berth-git", "berth", "git"],
     ]);
     expect(byKind("ServiceMonitor")).to.have.length(0);
   });
@@ -121,6 +122,25 @@ describe("helm chart", function () {
       (e: Error) => e.message,
     );
     expect(bad).to.match(/appsDomain/);
+  });
+
+  it("renders the git endpoint as its own Deployment (SSH on 2222, the image's git target, the builder's registry), with a mounted host key when given, and leaves it out when disabled", async () => {
+    const objs = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "git.hostKeySecret=my-host-key", "--set", "registry.host=registry.example.com", "--set", "image.tag=1.2.3"));
+    const named = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
+    const dep = named("Deployment", "berth-git") as unknown as {
+      spec: { template: { spec: { serviceAccountName: string; volumes: { name: string; secret?: { secretName: string } }[]; containers: { image: string; args: string[]; env: { name: string; value?: string }[] }[] } } };
+    };
+    const c = dep.spec.template.spec.containers[0];
+    expect(c?.args).to.deep.equal(["git"]);
+    expect(c?.image).to.match(/:1\.2\.3-git$/);
+    const env = Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).to.include({ BERTH_GIT_PORT: "2222", BERTH_GIT_ADDRESS: "0.0.0.0", BERTH_REGISTRY: "registry.example.com/berth-apps", BERTH_GIT_HOST_KEY_FILE: "/var/run/berth/git/ssh_host_ed25519_key" });
+    expect(dep.spec.template.spec.serviceAccountName).to.equal("berth-git");
+    expect(dep.spec.template.spec.volumes.find((v) => v.name === "host-key")?.secret?.secretName).to.equal("my-host-key");
+    const svc = named("Service", "berth-git") as unknown as { spec: { ports: { name: string; port: number }[] } };
+    expect(svc.spec.ports.find((p) => p.name === "ssh")?.port).to.equal(2222);
+    const without = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "git.enabled=false"));
+    expect(without.filter((o) => o.metadata.name === "berth-git")).to.deep.equal([]);
   });
 
   it("renders the optional ServiceMonitor, Ingress and APIService when enabled", async () => {

@@ -85,7 +85,7 @@ function expected(component: Component, features: Feature[], release: string, se
 /** Components whose service account the chart renders (the router only where the chart has it). */
 function components(objs: Rendered[], fullname: string): Component[] {
   const sas = new Set(objs.filter((o) => o.kind === "ServiceAccount").map((o) => o.metadata.name));
-  return (["controllers", "api", "router"] as const).filter((c) => sas.has(`${fullname}-${c}`));
+  return (["controllers", "api", "router", "git"] as const).filter((c) => sas.has(`${fullname}-${c}`));
 }
 
 describe("helm chart RBAC: least privilege per component", function () {
@@ -179,19 +179,19 @@ describe("helm chart RBAC: least privilege per component", function () {
     };
 
     it("no component can read Secrets in kube-system (kubectl auth can-i)", async () => {
-      for (const component of ["controllers", "api", "router"] as const) {
+      for (const component of ["controllers", "api", "router", "git"] as const) {
         for (const verb of ["get", "list", "watch"]) {
           const answer = await kubectl("auth", "can-i", "--as", sa(component), verb, "secrets", "-n", "kube-system").catch((e: { stdout?: string }) => e.stdout ?? "error");
           expect(answer.trim(), `${component} ${verb} secrets -n kube-system`).to.equal("no");
         }
-        // Nor in a namespace that is not listed; but in the apps' namespace, yes (the router never).
+        // Nor in a namespace that is not listed; but in the apps' namespace, yes (the router and the git endpoint never).
         expect(await allowed(sa(component), "get", "", "secrets", otherNs)).to.equal(false);
-        expect(await allowed(sa(component), "get", "", "secrets", appsNs)).to.equal(component !== "router");
+        expect(await allowed(sa(component), "get", "", "secrets", appsNs)).to.equal(component !== "router" && component !== "git");
       }
     });
 
     it("the live cluster allows each component what src/rbac.ts lists, and denies what it leaves out", async () => {
-      for (const component of ["controllers", "api", "router"] as const) {
+      for (const component of ["controllers", "api", "router", "git"] as const) {
         for (const r of rulesOf(component, ["leaderElection"])) {
           const where = r.scope === "cluster" ? [undefined] : r.scope === "release" ? [ns] : r.scope === "appNamespaces" ? [appsNs] : ["kube-system"];
           for (const namespace of where)
@@ -220,6 +220,12 @@ describe("helm chart RBAC: least privilege per component", function () {
         ["router", "get", "berth.dev", "apps", appsNs],
         ["router", "list", "", "pods", undefined],
         ["router", "list", "", "services", undefined],
+        // The git endpoint: its host key only, no other Secret of Berth's namespace, no tokens, no workloads.
+        ["git", "get", "", "secrets", ns],
+        ["git", "list", "", "secrets", ns],
+        ["git", "list", "berth.dev", "tokens", undefined],
+        ["git", "create", "berth.dev", "apps", appsNs],
+        ["git", "patch", "apps", "deployments", appsNs],
       ];
       for (const [component, verb, group, resource, namespace] of denied) {
         expect(await allowed(sa(component), verb, group, resource, namespace), `${component} must not ${verb} ${resource} in ${namespace ?? "the cluster"}`).to.equal(false);

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { fromDeisMemory, fromShares, isSshPublicKey, personalTeam } from "../../../src/api/deis/dialect.ts";
 import { domainProblem } from "../../../src/api/deis/domain-routes.ts";
 import { djangoReason } from "../../../src/api/deis/http.ts";
-import { fingerprint } from "../../../src/api/deis/key-routes.ts";
+import { fingerprint } from "../../../src/api/identity/ssh-keys.ts";
 import { page } from "../../../src/api/deis/views.ts";
 import { NAME } from "../../../src/api/identity/store.ts";
 
