@@ -50,7 +50,7 @@ export const need = (b: Body, k: string): string => {
   return v;
 };
 export const query = (req: FastifyRequest) => (req.query ?? {}) as Record<string, string>;
-export const paged = <T>(req: FastifyRequest, items: T[]) => page(items, query(req), req.url);
+export const paged = <T, V = T>(req: FastifyRequest, items: T[], view?: (item: T) => V) => page(items, query(req), req.url, view);
 
 /**
  * A Deis user's personal team: how per-user app permissions map onto Berth's team model.
