@@ -102,10 +102,16 @@ export class AppReconciler implements Reconciler {
     const releases = this.cache<Release>(BerthTypes.Release).byIndex("app", `${key.namespace}/${key.name}`);
     let current = latestRelease(releases);
     // The previous release's env (for the summary) is read only when a release is due.
-    const due = current?.spec.contentHash !== contentHash(content);
+    const hash = contentHash(content);
+    const due = current?.spec.contentHash !== hash;
+    // Made a moment ago and not in the cache yet: its watch event will bring the App back here.
+    const releaseKey = `releases/${key.namespace}/${key.name}`;
+    if (due && this.recent.written(releaseKey, current?.metadata.resourceVersion, hash)) return { requeueAfterMs: 1_000 };
     const created = due ? nextRelease(app, releases, content, current ? await this.releaseEnv(current) : undefined, sources) : undefined;
     if (created) {
+      const basis = current?.metadata.resourceVersion;
       current = await this.client.create<Release>(BerthTypes.Release, created);
+      this.recent.remember(releaseKey, basis, hash);
       await this.client.create(Types.Secret, desiredReleaseSecret(current, content.env));
       this.rememberSecret(current);
       ctx.log.info("created release", { release: current.metadata.name, summary: current.spec.summary });
