@@ -36,7 +36,10 @@ bin_kwok="$cache/bin/kwok-$KWOK_VERSION-r$BUILD_REVISION"
 bin_helm="$cache/bin/helm-$HELM_VERSION-r$BUILD_REVISION"
 kubeconfig="$dir/kubeconfig"
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+# KWOK fake nodes: how many, and how many pods each holds (scale benchmarks need 2 x N pods,
+# e.g. BERTH_KWOK_NODES=5 BERTH_KWOK_PODS=6000 for 10,000 Apps; the last node is tainted).
 NODES=${BERTH_KWOK_NODES:-3}
+PODS_PER_NODE=${BERTH_KWOK_PODS:-2000}
 
 log() { printf '[cluster %s %s] %s\n' "$name" "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -254,8 +257,9 @@ stop_component() {
   rm -f "$run/$n.pid"
 }
 
-# Three fake nodes: two in node group "general", one in "dedicated" (tainted), so pools can
-# target different nodes with a node selector and tolerations.
+# $NODES fake nodes (three by default): the last in node group "dedicated" (tainted), the others
+# in "general", so pools can target different nodes with a node selector and tolerations.
+# Each holds $PODS_PER_NODE pods (KWOK keeps a node's allocatable once set).
 register_nodes() {
   local i group taint
   for i in $(seq 0 $((NODES - 1))); do
@@ -283,6 +287,11 @@ spec:
 ---
 EOF
   done | kubectl apply -f - >/dev/null
+  local size
+  size=$(printf '{"status":{"capacity":{"cpu":"32","memory":"256Gi","pods":"%s"},"allocatable":{"cpu":"32","memory":"256Gi","pods":"%s"}}}' "$PODS_PER_NODE" "$PODS_PER_NODE")
+  for i in $(seq 0 $((NODES - 1))); do
+    kubectl patch node "kwok-node-$i" --subresource=status --type=merge -p "$size" >/dev/null
+  done
 }
 
 nodes_ready() {
@@ -312,7 +321,10 @@ cmd_up() {
   set_kubelet_address_flags
   if [ -f "$dir/ports.env" ]; then
     source "$dir/ports.env"
-    if healthy && { [ $want_node = 0 ] || node_healthy; }; then log "already running: $kubeconfig"; print_where; return 0; fi
+    if healthy && { [ $want_node = 0 ] || node_healthy; }; then
+      register_nodes # BERTH_KWOK_NODES / BERTH_KWOK_PODS may have grown since
+      log "already running: $kubeconfig"; print_where; return 0
+    fi
     apiserver_flags_current || { log "restarting kube-apiserver (kubelet flags changed)"; stop_component kube-apiserver; }
     # Ports of a stopped cluster may have been taken by someone else since.
     if ! running kube-apiserver && port_taken "$APISERVER_PORT"; then rm -f "$dir/ports.env"; fi

@@ -4,13 +4,14 @@ import { Types } from "../kube/resource.ts";
 import type { App, Release, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { AppReconciler, PENDING_PODS } from "../reconcilers/app.ts";
+import { STATUS_WINDOW_MS } from "../reconcilers/desired/status-timing.ts";
 import type { PodLike } from "../reconcilers/desired/pod-problems.ts";
 import { imageProblem } from "../reconcilers/desired/pod-problems.ts";
 import type { Manager } from "../runtime/manager.ts";
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
 
-export function setupAppController(mgr: Manager, concurrency: number, secretNamespaces: readonly string[] = []): void {
+export function setupAppController(mgr: Manager, concurrency: number, secretNamespaces: readonly string[] = [], statusWindowMs = STATUS_WINDOW_MS): void {
   const f = mgr.informers;
   const apps = f.informerFor<App>(BerthTypes.App);
   apps.addIndex("pool", (a) => [a.spec.pool ?? ""]);
@@ -56,5 +57,5 @@ export function setupAppController(mgr: Manager, concurrency: number, secretName
     b.watches(Types.Secret, (s) => bound({ metadata: { namespace: s.metadata.namespace, name: s.metadata.labels?.[Labels.instance] ?? "" } }), { namespace, labelSelector: Labels.instance });
   }
   for (const t of [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress]) b.owns(t, MANAGED);
-  b.complete(new AppReconciler(mgr.client, f, mgr.events));
+  b.complete(new AppReconciler(mgr.client, f, mgr.events, statusWindowMs));
 }

@@ -58,9 +58,9 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-/** Counts requests by verb, so benchmarks can report API requests per object. */
+/** Counts requests by verb (and path), so benchmarks can report API requests per object. */
 export interface RequestCounter {
-  count(verb: string): void;
+  count(verb: string, path: string): void;
 }
 
 export class KubeClient {
@@ -122,7 +122,7 @@ export class KubeClient {
       headers["Content-Type"] = o.contentType ?? "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(body));
     }
-    this.counter?.count(method);
+    this.counter?.count(method, url.pathname);
     const mod = url.protocol === "http:" ? http : https;
     return new Promise((resolve, reject) => {
       const req = mod.request(url, { method, headers, agent: this.agent, signal: o.signal }, resolve);

@@ -3,10 +3,12 @@
 // 2. environment: plain + private (Secret) + service bindings;
 // 3. a new Release when the content changed (v1, v2, ...), with an immutable env Secret;
 // 4. children from the current release, applied only when they differ from the last apply;
-// 5. prune old releases; 6. status from the Deployments.
+// 5. prune old releases; 6. status from the Deployments, written when it has news (a new
+//    App's rollout in progress is held back a while: it is usually Ready by then, and one
+//    status write says so; desired/status-timing.ts).
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject, ResourceType } from "../kube/resource.ts";
-import { Types } from "../kube/resource.ts";
+import { Types, keyOf } from "../kube/resource.ts";
 import type { App, AppStatus, Plan, Pool, Process, ProcessStatus, Release, ServiceClass, ServiceInstance } from "../model/kinds.ts";
 import { BerthTypes, Labels } from "../model/kinds.ts";
 import { applyIfChanged } from "../runtime/apply-if-changed.ts";
@@ -14,7 +16,8 @@ import type { Condition } from "../runtime/conditions.ts";
 import { setCondition } from "../runtime/conditions.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { InformerFactory } from "../runtime/informer.ts";
-import { updateStatus } from "../runtime/status.ts";
+import { RecentWrites } from "../runtime/recent-writes.ts";
+import { statusUnchanged, updateStatus } from "../runtime/status.ts";
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from "../runtime/types.ts";
 import { admit, planFor, poolFor } from "./desired/admission.ts";
 import type { PodLike } from "./desired/pod-problems.ts";
@@ -22,6 +25,7 @@ import { imageProblem } from "./desired/pod-problems.ts";
 import { bindingEnv } from "./desired/bindings.ts";
 import type { EnvSources, ReleaseContent } from "./desired/release.ts";
 import { contentHash, desiredReleaseSecret, latestRelease, nextRelease, releasesToPrune } from "./desired/release.ts";
+import { STATUS_WINDOW_MS, holdStatusMs } from "./desired/status-timing.ts";
 import { appURLs, desiredDeployment, desiredHPA, desiredIngress, desiredPDB, desiredReplicas, desiredService, workloadName } from "./desired/workloads.ts";
 
 type Deployment = KubeObject & {
@@ -51,10 +55,16 @@ class NotReady extends Error {
 }
 
 export class AppReconciler implements Reconciler {
+  /** Writes not yet seen in the caches: a reconcile before the watch catches up does not repeat them. */
+  private readonly recent = new RecentWrites();
+  /** Since when each App's rollout status has been held back. */
+  private readonly heldSince = new Map<string, number>();
+
   constructor(
     private readonly client: KubeClient,
     private readonly informers: InformerFactory,
     private readonly events: EventRecorder,
+    private readonly statusWindowMs = STATUS_WINDOW_MS,
   ) {}
 
   private cache<T extends KubeObject>(t: ResourceType, selector = {}) {
@@ -63,7 +73,10 @@ export class AppReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const app = this.cache<App>(BerthTypes.App).get(`${key.namespace}/${key.name}`);
-    if (!app || app.metadata.deletionTimestamp) return;
+    if (!app || app.metadata.deletionTimestamp) {
+      this.heldSince.delete(`${key.namespace}/${key.name}`);
+      return;
+    }
     const pool = poolFor(app, this.cache<Pool>(BerthTypes.Pool).list());
     const plan = planFor(app, this.cache<Plan>(BerthTypes.Plan).list());
     const admission = admit(app, pool, plan);
@@ -89,21 +102,29 @@ export class AppReconciler implements Reconciler {
     const releases = this.cache<Release>(BerthTypes.Release).byIndex("app", `${key.namespace}/${key.name}`);
     let current = latestRelease(releases);
     // The previous release's env (for the summary) is read only when a release is due.
-    const due = current?.spec.contentHash !== contentHash(content);
+    const hash = contentHash(content);
+    const due = current?.spec.contentHash !== hash;
+    // Made a moment ago and not in the cache yet: its watch event will bring the App back here.
+    const releaseKey = `releases/${key.namespace}/${key.name}`;
+    if (due && this.recent.written(releaseKey, current?.metadata.resourceVersion, hash)) return { requeueAfterMs: 1_000 };
     const created = due ? nextRelease(app, releases, content, current ? await this.releaseEnv(current) : undefined, sources) : undefined;
     if (created) {
+      const basis = current?.metadata.resourceVersion;
       current = await this.client.create<Release>(BerthTypes.Release, created);
+      this.recent.remember(releaseKey, basis, hash);
       await this.client.create(Types.Secret, desiredReleaseSecret(current, content.env));
       this.rememberSecret(current);
       ctx.log.info("created release", { release: current.metadata.name, summary: current.spec.summary });
-      await this.events.record(app, "Normal", "Released", `v${current.spec.version}: ${current.spec.summary}`);
+      // v1 is the App's creation, which the App and Release v1 show; Events tell of changes.
+      if (current.spec.version > 1) await this.events.record(app, "Normal", "Released", `v${current.spec.version}: ${current.spec.summary}`);
     }
     if (!current) return;
     if (!created) await this.ensureReleaseSecret(current, content.env);
 
     await this.applyChildren(app, current, { pool, plan });
     await this.prune(app, releases, current);
-    await this.writeStatus(app, this.observe(app, current));
+    const holdMs = await this.writeStatus(app, this.observe(app, current), true);
+    return holdMs > 0 ? { requeueAfterMs: holdMs } : undefined;
   }
 
   private refused(app: App, reason: string, message: string): Condition[] {
@@ -186,7 +207,7 @@ export class AppReconciler implements Reconciler {
 
     for (const [type, objs] of desired) {
       const store = this.cache<KubeObject>(type, MANAGED);
-      for (const o of objs) await applyIfChanged(this.client, type, o, store.get(`${ns}/${o.metadata.name}`));
+      for (const o of objs) await applyIfChanged(this.client, type, o, store.get(`${ns}/${o.metadata.name}`), this.recent);
       // Children of processes (or features) that are gone.
       const keep = new Set(objs.map((o) => o.metadata.name));
       for (const existing of store.list(ns)) {
@@ -258,7 +279,20 @@ export class AppReconciler implements Reconciler {
     };
   }
 
-  private async writeStatus(app: App, status: AppStatus): Promise<void> {
-    await updateStatus(this.client, BerthTypes.App, app, { ...status, observedGeneration: app.metadata.generation });
+  /** Writes status, or (with mayHold) returns how long to hold a rollout-in-progress status back. */
+  private async writeStatus(app: App, status: AppStatus, mayHold = false): Promise<number> {
+    const key = keyOf(app);
+    const next = { ...status, observedGeneration: app.metadata.generation };
+    if (mayHold && !statusUnchanged(app, next)) {
+      const now = Date.now();
+      const holdMs = holdStatusMs(app.status, next, app.metadata.generation, this.heldSince.get(key), now, this.statusWindowMs);
+      if (holdMs > 0) {
+        if (!this.heldSince.has(key)) this.heldSince.set(key, now);
+        return holdMs;
+      }
+    }
+    this.heldSince.delete(key);
+    await updateStatus(this.client, BerthTypes.App, app, next, this.recent);
+    return 0;
   }
 }

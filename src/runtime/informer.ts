@@ -1,5 +1,5 @@
 // Shared informers: one reflector and one cache per resource type (and selector), fanned out
-// to every controller that watches it.
+// to every controller that watches it. The shared caches keep objects trimmed (transform.ts).
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject, ResourceType } from "../kube/resource.ts";
 import type { Logger } from "../log.ts";
@@ -7,6 +7,7 @@ import type { ReflectorOptions, Selector, StoreListener } from "./reflector.ts";
 import { Reflector } from "./reflector.ts";
 import type { IndexFunc } from "./store.ts";
 import { Store } from "./store.ts";
+import { transformFor } from "./transform.ts";
 
 export interface EventHandler<T extends KubeObject> {
   onAdd?(obj: T): void;
@@ -77,7 +78,7 @@ export class InformerFactory {
     const key = [type.group, type.version, type.plural, selector.namespace, selector.labelSelector, selector.fieldSelector].join("|");
     let inf = this.informers.get(key);
     if (!inf) {
-      inf = new Informer(this.client, type, this.log, { ...this.defaults, ...selector });
+      inf = new Informer(this.client, type, this.log, { transform: transformFor(type), ...this.defaults, ...selector });
       this.informers.set(key, inf);
       if (this.signal) inf.start(this.signal);
     }

@@ -4,7 +4,8 @@
 // - a watchdog aborts a watch that stays silent longer than idleTimeoutMs;
 // - failures back off 0.8 s doubling to 30 s, reset after a quiet spell;
 // - 410 Gone (the resourceVersion was compacted away) relists, and objects that vanished
-//   in the meantime are emitted as deletes.
+//   in the meantime are emitted as deletes;
+// - objects pass through a transform (transform.ts) before they are stored.
 import type { KubeClient, WatchEvent } from "../kube/client.ts";
 import { isGone } from "../kube/client.ts";
 import type { KubeObject, ResourceType } from "../kube/resource.ts";
@@ -12,6 +13,7 @@ import { keyOf } from "../kube/resource.ts";
 import type { Logger } from "../log.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import type { Store } from "./store.ts";
+import type { Transform } from "./transform.ts";
 import { reflectorMetrics } from "./metrics.ts";
 
 export interface Selector {
@@ -27,6 +29,8 @@ export interface ReflectorOptions extends Selector {
   backoffBaseMs?: number;
   backoffCapMs?: number;
   quietResetMs?: number;
+  /** Applied to every object before it is stored (e.g. strip managedFields). */
+  transform?: Transform;
 }
 
 export interface StoreListener<T extends KubeObject> {
@@ -112,7 +116,7 @@ export class Reflector<T extends KubeObject> {
         // Lists omit apiVersion/kind on items; restore them so consumers can rely on them.
         item.apiVersion ??= this.type.group ? `${this.type.group}/${this.type.version}` : this.type.version;
         item.kind ??= this.type.kind;
-        fresh.set(keyOf(item), item);
+        fresh.set(keyOf(item), this.transform(item));
       }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion ?? rv;
@@ -130,6 +134,10 @@ export class Reflector<T extends KubeObject> {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w();
     }
+  }
+
+  private transform(obj: T): T {
+    return this.o.transform ? (this.o.transform(obj) as T) : obj;
   }
 
   private apply(obj: T): void {
@@ -157,8 +165,9 @@ export class Reflector<T extends KubeObject> {
   }
 
   private onEvent(e: WatchEvent<T>): void {
-    const obj = e.object;
-    if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+    if (e.object.metadata.resourceVersion) this.resourceVersion = e.object.metadata.resourceVersion;
+    if (e.type === "BOOKMARK") return;
+    const obj = this.transform(e.object);
     switch (e.type) {
       case "ADDED":
       case "MODIFIED":
@@ -169,8 +178,6 @@ export class Reflector<T extends KubeObject> {
         this.listener.deleted(gone ?? obj);
         break;
       }
-      case "BOOKMARK":
-        break;
     }
   }
 }

@@ -2,7 +2,8 @@
 // manager, and status through the status subresource, only when it changed.
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject, ResourceType } from "../kube/resource.ts";
-import { controllerRef } from "../kube/resource.ts";
+import { controllerRef, keyOf } from "../kube/resource.ts";
+import type { RecentWrites } from "./recent-writes.ts";
 
 export const FIELD_MANAGER = "berth-controller";
 
@@ -25,17 +26,27 @@ export function applyChild<T extends KubeObject>(client: KubeClient, type: Resou
   return client.apply(type, child, FIELD_MANAGER, { force: true });
 }
 
+/** True when status says what the cached object's status says already. */
+export function statusUnchanged(obj: KubeObject, status: object): boolean {
+  return canonicalJSON(obj.status ?? {}) === canonicalJSON(status);
+}
+
 /**
- * Applies status through the status subresource unless it equals the cached status.
+ * Applies status through the status subresource unless it equals the cached status (or, with
+ * recent, unless this status was written already on top of the version still cached).
  * Returns true when a write happened.
  */
-export async function updateStatus(client: KubeClient, type: ResourceType, obj: KubeObject, status: object): Promise<boolean> {
-  if (canonicalJSON(obj.status ?? {}) === canonicalJSON(status)) return false;
+export async function updateStatus(client: KubeClient, type: ResourceType, obj: KubeObject, status: object, recent?: RecentWrites): Promise<boolean> {
+  if (statusUnchanged(obj, status)) return false;
+  const key = `${type.plural}/${keyOf(obj)}/status`;
+  const fingerprint = canonicalJSON(status);
+  if (recent?.written(key, obj.metadata.resourceVersion, fingerprint)) return false;
   await client.apply(
     type,
     { metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, status },
     FIELD_MANAGER,
     { force: true, subresource: "status" },
   );
+  recent?.remember(key, obj.metadata.resourceVersion, fingerprint);
   return true;
 }

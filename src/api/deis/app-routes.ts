@@ -39,7 +39,7 @@ export function appRoutes(s: FastifyInstance, h: DeisHttp): void {
 
   s.get("/apps", async (req) => {
     const p = h.who(req);
-    return paged(req, apps.apps().filter((a) => canSeeApp(p, a)).map(appView));
+    return paged(req, apps.apps().filter((a) => canSeeApp(p, a)), appView);
   });
 
   s.post("/apps", async (req, reply) => {

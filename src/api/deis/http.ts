@@ -51,7 +51,7 @@ export const need = (b: Body, k: string): string => {
   return v;
 };
 export const query = (req: FastifyRequest) => (req.query ?? {}) as Record<string, string>;
-export const paged = <T>(req: FastifyRequest, items: T[]) => page(items, query(req), req.url);
+export const paged = <T, V = T>(req: FastifyRequest, items: T[], view?: (item: T) => V) => page(items, query(req), req.url, view);
 
 /** Polls until pred holds or timeoutMs passed; true when it held. Never unbounded. */
 export async function until(pred: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {

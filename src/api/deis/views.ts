@@ -6,7 +6,8 @@ import { Labels } from "../../model/kinds.ts";
 /** Deis' timestamps: "2014-01-01T00:00:00UTC". */
 export const deisTime = (t: string | undefined) => (t ?? "1970-01-01T00:00:00Z").replace(/Z$/, "UTC");
 
-export function page<T>(items: T[], query: Record<string, string | undefined>, url: string) {
+/** One page of items; with view, only the page's items are rendered (lists of thousands of apps). */
+export function page<T, V = T>(items: T[], query: Record<string, string | undefined>, url: string, view?: (item: T) => V) {
   const size = Math.max(1, Math.min(1000, Number(query.page_size ?? 100) || 100));
   const n = Math.max(1, Number(query.page ?? 1) || 1);
   const start = (n - 1) * size;
@@ -15,7 +16,7 @@ export function page<T>(items: T[], query: Record<string, string | undefined>, u
     count: items.length,
     next: start + size < items.length ? link(n + 1) : null,
     previous: n > 1 ? link(n - 1) : null,
-    results: items.slice(start, start + size),
+    results: view ? items.slice(start, start + size).map(view) : items.slice(start, start + size),
   };
 }
 
