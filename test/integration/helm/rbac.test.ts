@@ -219,7 +219,9 @@ describe("helm chart RBAC: least privilege per component", function () {
         ["api", "create", "authentication.k8s.io", "tokenreviews", undefined],
         ["router", "get", "berth.dev", "apps", appsNs],
         ["router", "list", "", "pods", undefined],
-        ["router", "list", "", "services", undefined],
+        // The router reads Services (a sleeping App's ClusterIP) and writes only its EndpointSlices.
+        ["router", "patch", "", "services", appsNs],
+        ["router", "update", "discovery.k8s.io", "endpointslices", appsNs],
         // The git endpoint: its host key only, no other Secret of Berth's namespace, no tokens, no workloads.
         ["git", "get", "", "secrets", ns],
         ["git", "list", "", "secrets", ns],
