@@ -2,18 +2,13 @@
 // berth router [--port N] [--listen ADDRESS]...: the data plane (src/router/), its own process.
 // berth git [--port N] [--listen ADDRESS]: the Deis git push endpoint over SSH (src/git/), its own process.
 import { loadConfig } from "./config.ts";
-import { setupAppController } from "./controllers/app-controller.ts";
-import { setupClusterSettingsController } from "./controllers/cluster-settings-controller.ts";
-import { setupPoolController } from "./controllers/pool-controller.ts";
-import { setupServiceInstanceController } from "./controllers/service-instance-controller.ts";
-import { setupTokenController } from "./controllers/token-controller.ts";
-import { setupTeamController } from "./controllers/team-controller.ts";
 import { KubeClient, defaultKubeConfig } from "./kube/client.ts";
 import { createLogger } from "./log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { apiDeps, startAggregatedApi, startApi } from "./api/start.ts";
 import { routerCommand } from "./router/command.ts";
 import { gitCommand } from "./git/command.ts";
+import { setupControllers } from "./controllers/all.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command = "run"] = argv;
@@ -45,12 +40,7 @@ async function main(argv: string[]): Promise<number> {
       : undefined,
   });
   if (config.controllers) {
-    setupAppController(manager, config.concurrency, config.secretNamespaces);
-    setupPoolController(manager);
-    setupTokenController(manager);
-    setupTeamController(manager);
-    setupServiceInstanceController(manager, { idleMinuteMs: config.serviceIdleMinuteMs });
-    setupClusterSettingsController(manager, config.namespace);
+    setupControllers(manager, { namespace: config.namespace, concurrency: config.concurrency, secretNamespaces: config.secretNamespaces, serviceIdleMinuteMs: config.serviceIdleMinuteMs });
   }
   const deps = config.api ? apiDeps(manager, config.namespace, log, config.bootstrapAdmin) : undefined;
   const api = deps ? await startApi(deps, config, log) : undefined;

@@ -10,12 +10,6 @@ import winston from "winston";
 import { parseAllDocuments } from "yaml";
 import { apiDeps, startApi } from "../../../src/api/start.ts";
 import type { RunningApi } from "../../../src/api/start.ts";
-import { setupAppController } from "../../../src/controllers/app-controller.ts";
-import { setupClusterSettingsController } from "../../../src/controllers/cluster-settings-controller.ts";
-import { setupPoolController } from "../../../src/controllers/pool-controller.ts";
-import { setupTeamController } from "../../../src/controllers/team-controller.ts";
-import { setupServiceInstanceController } from "../../../src/controllers/service-instance-controller.ts";
-import { setupTokenController } from "../../../src/controllers/token-controller.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { App, Release } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
@@ -25,6 +19,7 @@ import { Manager } from "../../../src/runtime/manager.ts";
 import { installCRDs } from "../support/berth.ts";
 import { call } from "../support/http.ts";
 import { deleteNamespace, eventually, kubeConfig, kubectl, kubectlStdin, testNamespace } from "../support/kube.ts";
+import { setupControllers } from "../../../src/controllers/all.ts";
 
 const run = promisify(execFile);
 const chart = `${process.env.BERTH_ROOT ?? "."}/helm/berth`;
@@ -255,12 +250,7 @@ describe("helm chart RBAC: least privilege per component", function () {
         log,
         leaderElection: { namespace: ns, name: LEASE_NAME, identity: `rbac-test-${id}`, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
       });
-      setupAppController(controllers, 2, [appsNs]);
-      setupPoolController(controllers);
-      setupTokenController(controllers);
-      setupServiceInstanceController(controllers);
-      setupTeamController(controllers);
-      setupClusterSettingsController(controllers, ns);
+      setupControllers(controllers, { namespace: ns, concurrency: 2, secretNamespaces: [appsNs] });
       const email = `admin-${id}@example.com`;
       const apiManager = new Manager({ client: apiClient, log });
       const deps = apiDeps(apiManager, ns, log, email);

@@ -2,17 +2,12 @@
 // test cluster, with the same wiring as `berth run`, leader election off.
 import { apiDeps, startApi } from "../../../src/api/start.ts";
 import type { RunningApi } from "../../../src/api/start.ts";
-import { setupAppController } from "../../../src/controllers/app-controller.ts";
-import { setupClusterSettingsController } from "../../../src/controllers/cluster-settings-controller.ts";
-import { setupPoolController } from "../../../src/controllers/pool-controller.ts";
-import { setupServiceInstanceController } from "../../../src/controllers/service-instance-controller.ts";
-import { setupTokenController } from "../../../src/controllers/token-controller.ts";
-import { setupTeamController } from "../../../src/controllers/team-controller.ts";
 import { KubeClient, defaultKubeConfig } from "../../../src/kube/client.ts";
 import type { Logger } from "../../../src/log.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { Manager } from "../../../src/runtime/manager.ts";
 import { kubectl } from "./kube.ts";
+import { setupControllers } from "../../../src/controllers/all.ts";
 
 export interface RunningBerth {
   manager: Manager;
@@ -48,12 +43,7 @@ export async function startBerth(o: BerthOptions = {}): Promise<RunningBerth> {
   const namespace = o.namespace ?? "berth-system";
   if (namespace !== "berth-system") await kubectl("create", "namespace", namespace).catch(() => undefined);
   const manager = new Manager({ client, log });
-  setupAppController(manager, 4);
-  setupPoolController(manager);
-  setupTokenController(manager);
-  setupTeamController(manager);
-  setupServiceInstanceController(manager, { idleMinuteMs: o.serviceIdleMinuteMs });
-  setupClusterSettingsController(manager, namespace);
+  setupControllers(manager, { namespace, concurrency: 4, serviceIdleMinuteMs: o.serviceIdleMinuteMs });
   const deps = o.api ? apiDeps(manager, namespace, log, o.bootstrapAdmin) : undefined;
   const api = deps ? await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, log) : undefined;
   const abort = new AbortController();
