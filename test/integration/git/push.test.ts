@@ -6,9 +6,8 @@
 // broken build (no Procfile) are refused and leave it serving; Deis rollback serves the old code.
 // Skipped, with the reason, without a node labelled berth.dev/node-group=real and the registry
 // (BERTH_REAL_NODE, BERTH_REGISTRY from hack/cluster.sh env).
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -21,27 +20,13 @@ import { startGit } from "../../../src/git/start.ts";
 import type { RunningRouter } from "../../../src/router/start.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
+import { commitFiles, gitPush, run, sshKey, sshWith } from "../support/git.ts";
 import { call } from "../support/http.ts";
 import { eventually, kubectl, kubectlStdin, realPoolManifest } from "../support/kube.ts";
 import { APPS_DOMAIN, get, testRouter } from "../router/support.ts";
 
 const REGISTRY = process.env.BERTH_REGISTRY ?? "";
 const NODE = process.env.BERTH_REAL_NODE ?? "";
-
-interface Ran {
-  code: number;
-  out: string;
-}
-
-/** Runs a command; never throws: the exit status and stdout+stderr together. */
-function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: o.cwd, env: { ...process.env, ...o.env }, maxBuffer: 16 * 2 ** 20, timeout: 240_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, out: `${stdout}${stderr}` });
-    });
-  });
-}
 
 describe("git push: Deis' git endpoint builds, releases and serves on the real node", function () {
   this.timeout(600_000);
@@ -57,18 +42,11 @@ describe("git push: Deis' git endpoint builds, releases and serves on the real n
 
   const deis = (as: string, method: string, path: string, json?: unknown) => call(berth.apiURL, method, path, { token: tokens[as], scheme: "token", ...(json !== undefined ? { json } : {}) });
   const keyOf = (who: string) => join(dir, `${who}_ed25519`);
-  const push = (who: string, ref = "master") =>
-    run("git", ["push", `ssh://git@127.0.0.1:${git.port}/${app}.git`, ref], {
-      cwd: repo,
-      env: { GIT_SSH_COMMAND: `ssh -i ${keyOf(who)} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`, GIT_TERMINAL_PROMPT: "0" },
-    });
+  const push = (who: string, ref = "master") => gitPush(repo, git.port, app, keyOf(who), ref);
+  let first = true;
   const commit = async (files: Record<string, string | undefined>, message: string) => {
-    for (const [name, text] of Object.entries(files)) {
-      if (text === undefined) unlinkSync(join(repo, name));
-      else writeFileSync(join(repo, name), text);
-    }
-    expect((await run("git", ["add", "-A", "."], { cwd: repo })).code).to.equal(0);
-    expect((await run("git", ["-c", "user.email=dev@example.com", "-c", "user.name=dev", "commit", "-qm", message], { cwd: repo })).code).to.equal(0);
+    await commitFiles(repo, files, message, first);
+    first = false;
   };
   const server = (msg: string) =>
     `import http.server, os\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        b = ${JSON.stringify(msg)}.encode()\n        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)\nhttp.server.HTTPServer(("", int(os.environ["PORT"])), H).serve_forever()\n`;
@@ -97,11 +75,10 @@ describe("git push: Deis' git endpoint builds, releases and serves on the real n
     for (const u of [alice, eve]) {
       expect((await call(berth.apiURL, "POST", "/v1/auth/register/", { json: { username: u, password: "opensesame", email: `${u}@example.com` } })).status).to.equal(201);
       tokens[u] = (await call(berth.apiURL, "POST", "/v1/auth/login/", { json: { username: u, password: "opensesame" } })).json<{ token: string }>().token;
-      expect((await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${u}@laptop`, "-f", keyOf(u)])).code).to.equal(0);
-      const key = readFileSync(`${keyOf(u)}.pub`, "utf8").trim();
+      const key = await sshKey(keyOf(u), `${u}@laptop`);
       expect((await deis(u, "POST", "/v1/keys/", { id: `${u}@laptop`, public: key })).status).to.equal(201);
     }
-    expect((await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyOf("stranger")])).code).to.equal(0);
+    await sshKey(keyOf("stranger"));
     // Neither test user is the cluster's administrator (the first account ever registered is).
     for (const u of (await berth.client.list<User>(BerthTypes.User)).items.filter((x) => x.spec.username === eve && x.spec.admin)) {
       await berth.client.mergePatch<User>(BerthTypes.User, undefined, u.metadata.name ?? "", { spec: { admin: false } });
@@ -110,7 +87,6 @@ describe("git push: Deis' git endpoint builds, releases and serves on the real n
     expect(created.status, created.text).to.equal(201);
     // Deis has no platform command: an administrator sets the app's platform (or it is detected).
     await kubectl("patch", "apps.berth.dev", app, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { platform } }));
-    expect((await run("git", ["init", "-q", "-b", "master", repo])).code).to.equal(0);
   });
 
   after(async () => {
@@ -137,6 +113,7 @@ describe("git push: Deis' git endpoint builds, releases and serves on the real n
     const done = /done, (\S+):v(\d+) deployed to Deis/.exec(r.out);
     expect(done?.[1], r.out).to.equal(app);
     expect(r.out).to.include(`http://${app}.${APPS_DOMAIN}`).and.include("* [new branch]      master -> master");
+    process.stdout.write(`${r.out.replaceAll("\u001b[1G", "").split("\n").filter((l) => l.startsWith("remote:")).map((l) => `      ${l}`).join("\n")}\n`);
     firstRelease = Number(done?.[2]);
     await serves("hello from git v1");
     process.stdout.write(`    first push → serving through the router: ${Date.now() - t0} ms\n`);
@@ -162,7 +139,7 @@ describe("git push: Deis' git endpoint builds, releases and serves on the real n
     const stranger = await push("stranger");
     expect(stranger.code).to.not.equal(0);
     expect(stranger.out).to.match(/Permission denied \(publickey\)/);
-    const clone = await run("git", ["clone", `ssh://git@127.0.0.1:${git.port}/${app}.git`, join(dir, "clone")], { env: { GIT_SSH_COMMAND: `ssh -i ${keyOf(alice)} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR` } });
+    const clone = await run("git", ["clone", `ssh://git@127.0.0.1:${git.port}/${app}.git`, join(dir, "clone")], { env: { GIT_SSH_COMMAND: sshWith(keyOf(alice)) } });
     expect(clone.code).to.not.equal(0);
     expect(clone.out).to.include("Berth keeps no repository");
     expect((await builds()).length).to.equal(before);

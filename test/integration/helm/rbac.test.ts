@@ -2,6 +2,9 @@
 // read Secrets in kube-system; and Berth's controllers and API, run as the installed service
 // accounts (impersonation), go through a whole flow with nothing forbidden.
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
@@ -16,7 +19,10 @@ import { BerthTypes } from "../../../src/model/kinds.ts";
 import type { Component, Feature, Rule, Verb } from "../../../src/rbac.ts";
 import { LEASE_NAME, grantKey, grants, rulesOf } from "../../../src/rbac.ts";
 import { Manager } from "../../../src/runtime/manager.ts";
-import { installCRDs } from "../support/berth.ts";
+import { loadGitConfig } from "../../../src/git/config.ts";
+import { startGit } from "../../../src/git/start.ts";
+import { installCRDs, startBerth } from "../support/berth.ts";
+import { commitFiles, gitPush, sshKey } from "../support/git.ts";
 import { call } from "../support/http.ts";
 import { deleteNamespace, eventually, kubeConfig, kubectl, kubectlStdin, testNamespace } from "../support/kube.ts";
 import { setupControllers } from "../../../src/controllers/all.ts";
@@ -75,6 +81,18 @@ function expected(component: Component, features: Feature[], release: string, se
     for (const w of wheres) for (const g of grants([r])) (out[w] ??= new Set()).add(g);
   }
   return sorted(out);
+}
+
+/** A logger of warnings and errors kept in memory (forbidden requests show there). */
+function warnings(): { logs: string[]; log: winston.Logger } {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  return { logs, log: winston.createLogger({ level: "warn", format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] }) };
 }
 
 /** Components whose service account the chart renders (the router only where the chart has it). */
@@ -149,6 +167,13 @@ describe("helm chart RBAC: least privilege per component", function () {
     let otherNs = "";
     let admin: KubeClient;
     const sa = (component: Component) => `system:serviceaccount:${ns}:${name}-${component}`;
+    /** A client that acts as the component's service account (impersonation). */
+    const as = async (component: Component) => {
+      const kc = kubeConfig();
+      const me = kc.getCurrentUser();
+      kc.users = kc.users.map((u) => (u.name === me?.name ? { ...u, impersonateUser: sa(component) } : u));
+      return KubeClient.create(kc);
+    };
 
     before(async () => {
       await installCRDs();
@@ -230,20 +255,7 @@ describe("helm chart RBAC: least privilege per component", function () {
     });
 
     it("runs the controllers and the API as their service accounts through a whole tsuru flow, nothing forbidden", async () => {
-      const logs: string[] = [];
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          logs.push(chunk.toString("utf8"));
-          done();
-        },
-      });
-      const log = winston.createLogger({ level: "warn", format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
-      const as = async (component: Component) => {
-        const kc = kubeConfig();
-        const me = kc.getCurrentUser();
-        kc.users = kc.users.map((u) => (u.name === me?.name ? { ...u, impersonateUser: sa(component) } : u));
-        return KubeClient.create(kc);
-      };
+      const { logs, log } = warnings();
       const [controllersClient, apiClient] = await Promise.all([as("controllers"), as("api")]);
       const controllers = new Manager({
         client: controllersClient,
@@ -364,6 +376,49 @@ describe("helm chart RBAC: least privilege per component", function () {
       // Only RBAC denials count ("cannot <verb> resource"), not e.g. a terminating namespace.
       const forbidden = logs.filter((l) => /cannot \w+ resource/.test(l) && [ns, appsNs, undefined].includes(refusedIn(l)));
       expect(forbidden, forbidden.join("\n")).to.deep.equal([]);
+    });
+
+    it("runs the git endpoint as its service account through a Deis git push, nothing forbidden", async function () {
+      const registry = process.env.BERTH_REGISTRY ?? "";
+      const tags = registry ? await fetch(`http://${registry}/v2/berth/busybox/tags/list`).then((r) => (r.ok ? (r.json() as Promise<{ tags?: string[] }>) : {}), () => ({})) : {};
+      const tag = (tags as { tags?: string[] }).tags?.[0];
+      if (!tag) {
+        process.stdout.write("      skipped: no registry with berth/busybox (BERTH_REGISTRY from hack/cluster.sh env)\n");
+        this.skip();
+      }
+      const dir = mkdtempSync(join(tmpdir(), "berth-rbac-git-"));
+      const [pool, platform, app, user] = [`rbac-${id}`, `rbacgit-${id}`, `gitapp-${id}`, `gituser${id}`];
+      const berth = await startBerth({ api: true });
+      const gitClient = await as("git");
+      const { logs, log } = warnings();
+      // In the release namespace: the host key Secret is made there, as the chart runs it.
+      const git = await startGit({ client: gitClient, log }, { ...loadGitConfig([], {}), port: 0, metricsPort: 0, namespace: ns, rolloutTimeoutMs: 90_000 });
+      try {
+        await kubectlStdin(`apiVersion: berth.dev/v1alpha1\nkind: Pool\nmetadata: {name: ${pool}}\nspec: {namespace: ${appsNs}, public: true}\n---\napiVersion: berth.dev/v1alpha1\nkind: Platform\nmetadata: {name: ${platform}}\nspec: {image: "${registry}/berth/busybox:${tag}"}\n`, "apply", "-f", "-");
+        expect((await call(berth.apiURL, "POST", "/v1/auth/register/", { json: { username: user, password: "opensesame", email: `${user}@example.com` } })).status).to.equal(201);
+        const token = (await call(berth.apiURL, "POST", "/v1/auth/login/", { json: { username: user, password: "opensesame" } })).json<{ token: string }>().token;
+        const deis = (method: string, path: string, json?: unknown) => call(berth.apiURL, method, path, { token, scheme: "token", ...(json !== undefined ? { json } : {}) });
+        expect((await deis("POST", "/v1/keys/", { id: "laptop", public: await sshKey(join(dir, "key")) })).status).to.equal(201);
+        expect((await deis("POST", "/v1/apps/", { id: app, pool })).status).to.equal(201);
+        await admin.mergePatch(BerthTypes.App, appsNs, app, { spec: { platform } });
+        const repo = join(dir, "repo");
+        await commitFiles(repo, { Procfile: "web: exec httpd -f -p $PORT -h /app\n", "index.html": "hi\n" }, "one", true);
+        const pushed = await gitPush(repo, git.port, app, join(dir, "key"));
+        expect(pushed.code, pushed.out).to.equal(0);
+        expect(pushed.out).to.match(new RegExp(`done, ${app}:v\\d+ deployed to Deis`));
+        expect(await kubectl("get", "secret", "berth-git-host-key", "-n", ns, "-o", "name")).to.contain("berth-git-host-key");
+        expect(logs.filter((l) => /forbidden/i.test(l))).to.deep.equal([]);
+        await deis("DELETE", `/v1/apps/${app}/`);
+        await deis("DELETE", "/v1/auth/cancel");
+      } catch (e) {
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\nwarnings and errors:\n${logs.slice(-10).map((l) => l.slice(0, 400)).join("\n")}`);
+      } finally {
+        await git.close();
+        gitClient.close();
+        await kubectl("delete", "platform.berth.dev", platform, "--ignore-not-found").catch(() => undefined);
+        await berth.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });
