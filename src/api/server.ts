@@ -87,7 +87,8 @@ export function buildServer<Deps>(opts: ServerOptions<Deps>): FastifyInstance {
     logger: false,
     bodyLimit: opts.bodyLimit ?? 1 << 20,
     // tsuru and Deis paths are matched with and without a trailing slash.
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    // Path parameters up to 200 characters: Waiter's instance ids are a 64-digit service-id, ".", and a pod name.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     return503OnClosing: true,
     // Slow or stalled clients do not hold connections forever: the whole request (headers and
     // body) must arrive within requestTimeout; idle keep-alive connections close after 65 s.

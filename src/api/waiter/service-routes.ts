@@ -2,7 +2,8 @@
 // Callers see the services of the Apps they may see, as in every dialect.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { notFound } from "../errors.ts";
+import { Types } from "../../kube/resource.ts";
+import { badRequest, fromKubernetes, notFound } from "../errors.ts";
 import { canSeeApp } from "../identity/principal.ts";
 import type { Principal } from "../identity/principal.ts";
 import type { App } from "../../model/kinds.ts";
@@ -61,5 +62,25 @@ export function serviceRoutes(scope: FastifyInstance, deps: ApiDeps): void {
       await deps.apps.patch(v.app, { state: "Sleeping" }, p.name);
     }
     return { success: true, "service-id": req.params.service_id, "routers-agree": true };
+  });
+
+  // waiter-client action.py send_signal_to_instance_on_cluster: POST /apps/{id}/instance/{instance-id}/{kill|expire},
+  // answered {"signal-response": {"success", "message", ...}} (core.clj signal-instance handler). Both delete the
+  // instance's pod (force=true without grace); its Deployment replaces it, as Waiter replaces an expired instance.
+  scope.post<{ Params: { service_id: string; instance_id: string; signal: string }; Querystring: { force?: string } }>("/apps/:service_id/instance/:instance_id/:signal", async (req) => {
+    const p = await waiterCaller(deps, req);
+    const { service_id: serviceId, instance_id: instanceId, signal } = req.params;
+    if (signal !== "kill" && signal !== "expire") throw badRequest(`Unsupported signal type ${signal}`);
+    const v = find(deps, p, serviceId);
+    const podName = instanceId.startsWith(`${serviceId}.`) ? instanceId.slice(serviceId.length + 1) : "";
+    const pod = v.pods.find((x) => x.metadata.name === podName && !x.metadata.deletionTimestamp);
+    if (!pod) throw notFound(`No active instance with ID ${instanceId}`);
+    try {
+      await deps.client.delete(Types.Pod, pod.metadata.namespace, podName, first(req, "force") === "true" ? { gracePeriodSeconds: 0 } : {});
+    } catch (e) {
+      throw fromKubernetes(e, `instance ${instanceId}`);
+    }
+    const message = `Successfully ${signal === "kill" ? "killed" : "expired"} instance`;
+    return { "signal-response": { success: true, "instance-id": instanceId, "service-id": serviceId, "signal-type": signal, message, status: 200 }, "source-router-id": "berth", status: 200 };
   });
 }

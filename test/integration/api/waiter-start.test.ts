@@ -147,6 +147,12 @@ describe("waiter request-driven start (real node)", function () {
     expect(ping.rc, ping.out).to.equal(0);
     expect(ping.out).to.include("Ping successful.");
     expect(ping.out).to.include("Service is currently Running");
+    // One instance: `waiter instance kill -i <id>` (POST /apps/{id}/instance/{iid}/kill); the Deployment replaces it.
+    const iid = (await call("GET", `/apps/${serviceId}`, { auth: alice })).json<Detail>().instances["active-instances"][0]!.id;
+    const instanceKill = await waiter("instance", "kill", "--instance-id", iid);
+    expect(instanceKill.rc, instanceKill.out).to.equal(0);
+    expect(instanceKill.out).to.include(`Successfully sent kill to ${iid}`);
+    await eventually("killed instance listed", async () => (await call("GET", `/apps/${serviceId}`, { auth: alice })).json<Detail>().instances["killed-instances"].some((i) => i.id === iid), 20_000, 500);
     const killed = await waiter("kill", token);
     expect(killed.rc, killed.out).to.equal(0);
     expect(killed.out).to.include(`Successfully killed ${serviceId}`);

@@ -238,6 +238,18 @@ describe("waiter wire (golden): tokens", function () {
       expect(inst["k8s/pod-name"]).to.be.a("string");
       expect((await call("GET", `/apps/${serviceId}`, { token: bob })).status).to.equal(404);
 
+      // waiter-client action.py send_signal_to_instance_on_cluster: POST /apps/{id}/instance/{iid}/kill -> {"signal-response": {"success": true, ...}}.
+      const iid = String(inst.id);
+      const signal = await call("POST", `/apps/${serviceId}/instance/${iid}/kill`, { token: alice });
+      expect(signal.status, signal.text).to.equal(200);
+      expect(signal.json<{ "signal-response": Record<string, unknown> }>()["signal-response"]).to.include({ success: true, "instance-id": iid });
+      expect((await call("POST", `/apps/${serviceId}/instance/${iid}/reboot`, { token: alice })).status).to.equal(400);
+      expect((await call("POST", `/apps/${serviceId}/instance/${serviceId}.nope/kill`, { token: bob })).status).to.equal(404);
+      await eventually("replaced", async () => {
+        const d = (await call("GET", `/apps/${serviceId}`, { token: alice })).json<Detail>();
+        return d.instances["active-instances"].length === 1 && d.instances["active-instances"][0]!.id !== iid;
+      });
+
       const killed = await call("DELETE", `/apps/${serviceId}`, { token: alice });
       expect(killed.json()).to.deep.equal({ success: true, "service-id": serviceId, "routers-agree": true });
       expect((await berth.client.get<App>(BerthTypes.App, ns, "svc")).spec.state).to.equal("Sleeping");
