@@ -105,17 +105,19 @@ spec:
     const overrides = JSON.stringify({
       spec: { nodeSelector: { "berth.dev/node-group": "real" }, tolerations: [{ key: "berth.dev/real-node", operator: "Exists", effect: "NoSchedule" }] },
     });
-    await kubectl("run", "-n", ns, "wget", `--image=${registry()}/berth/busybox:1.35`, "--restart=Never", `--overrides=${overrides}`, "--command", "--", "wget", "-qO-", "-T", "150", `http://${svc}.${ns}.svc:8080/`);
+    // Python's urllib, not busybox's wget: the static busybox of the local images segfaults in wget.
+    const fetchURL = `import urllib.request; print(urllib.request.urlopen("http://${svc}.${ns}.svc:8080/", timeout=150).read().decode(), end="")`;
+    await kubectl("run", "-n", ns, "client", `--image=${registry()}/berth/python:3.11`, "--restart=Never", `--overrides=${overrides}`, "--command", "--", "python3", "-c", fetchURL);
     const phase = await eventually(
-      "the wget pod finished",
+      "the client pod finished",
       async () => {
-        const p = await kubectl("get", "pod", "-n", ns, "wget", "-o", "jsonpath={.status.phase}");
+        const p = await kubectl("get", "pod", "-n", ns, "client", "-o", "jsonpath={.status.phase}");
         return p === "Succeeded" || p === "Failed" ? p : undefined;
       },
       180_000,
       500,
     );
-    const answer = await kubectl("logs", "-n", ns, "wget");
+    const answer = await kubectl("logs", "-n", ns, "client");
     expect(phase, answer).to.equal("Succeeded");
     expect(answer).to.match(new RegExp(` from ${svc}-`));
     expect(router.activity.get(appKey()).total).to.equal(before + 1);
