@@ -32,6 +32,7 @@ export type JobProblem = "NameTaken" | "SecretMissing" | "NoDefaultPool" | "Pool
 export const jobPool = (pools: Pool[]): Pool | undefined => pools.find((p) => p.spec.default) ?? pools.find((p) => p.spec.public);
 
 const sameJSON = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const sameEnv = (a: Record<string, string>, b: Record<string, string>) => sameJSON(Object.entries(a).sort(), Object.entries(b).sort());
 const envOf = (job: JobSettings) => Object.entries(job.env).map(([name, value]) => ({ name, value }));
 
 export class ClusterSettingsReconciler implements Reconciler {
@@ -125,16 +126,17 @@ export class ClusterSettingsReconciler implements Reconciler {
         spec,
       });
     }
-    if (Object.keys(privateEnv).length || app.spec.privateEnvSecret) {
-      if (!sameJSON(await readPrivateEnv(this.client, app), privateEnv) || !app.spec.privateEnvSecret) app = { ...app, spec: { ...app.spec, privateEnvSecret: await setPrivateEnv(this.client, app, privateEnv) } };
+    let privateEnvSecret = app.spec.privateEnvSecret;
+    if (Object.keys(privateEnv).length || privateEnvSecret) {
+      if (!privateEnvSecret || !sameEnv(await readPrivateEnv(this.client, app), privateEnv)) privateEnvSecret = await setPrivateEnv(this.client, app, privateEnv);
     }
     await updateWithRetry<App>(this.client, BerthTypes.App, app.metadata.namespace, job.name, (cur) => {
-      const spec = { image: job.image, processes: jobProcesses(job, cur.spec.processes), env: envOf(job), ...(app.spec.privateEnvSecret ? { privateEnvSecret: app.spec.privateEnvSecret } : {}) };
+      const spec = { image: job.image, processes: jobProcesses(job, cur.spec.processes), env: envOf(job), ...(privateEnvSecret ? { privateEnvSecret } : {}) };
       const owners = cur.metadata.ownerReferences ?? [];
       const owned = owners.some((o) => o.uid === owner.uid);
       const changed =
         !owned ||
-        Object.entries({ ...labels }).some(([k, v]) => cur.metadata.labels?.[k] !== v) ||
+        Object.entries(labels).some(([k, v]) => cur.metadata.labels?.[k] !== v) ||
         cur.metadata.annotations?.[ClusterAnnotations.counts] !== annotations[ClusterAnnotations.counts] ||
         Object.entries(spec).some(([k, v]) => !sameJSON(cur.spec[k as keyof AppSpec], v));
       if (!changed) return undefined;
