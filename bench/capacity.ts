@@ -14,6 +14,12 @@ type Pod = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: strin
 
 export const KWOK_FAKE = "kwok.x-k8s.io/node";
 
+/** A pod count as the API writes it ("110", "2k", "1M"). */
+export function podCount(q: string | undefined): number {
+  const m = /^(\d+)([kM]?)$/.exec(q ?? "");
+  return m ? Number(m[1]) * (m[2] === "k" ? 1e3 : m[2] === "M" ? 1e6 : 1) : 0;
+}
+
 /** Nodes a pod without tolerations or node selector can be scheduled to. */
 export function openNodes(nodes: readonly Node[]): Node[] {
   return nodes.filter(
@@ -31,7 +37,7 @@ export async function ensurePodRoom(c: KubeClient, needed: number): Promise<stri
   for (const p of (await c.list<Pod>(Types.Pod, { fieldSelector: "status.phase!=Succeeded,status.phase!=Failed" })).items) {
     if (p.spec?.nodeName) used.set(p.spec.nodeName, (used.get(p.spec.nodeName) ?? 0) + 1);
   }
-  const slots = (n: Node) => Number(n.status?.allocatable?.pods ?? 0);
+  const slots = (n: Node) => podCount(n.status?.allocatable?.pods);
   const free = open.reduce((sum, n) => sum + Math.max(0, slots(n) - (used.get(n.metadata.name ?? "") ?? 0)), 0);
   if (free >= needed) return `${free} pod slots free on ${open.length} open nodes (${needed} needed)`;
   const fake = open.length > 0 && open.every((n) => n.metadata.annotations?.[KWOK_FAKE] === "fake");
