@@ -17,7 +17,7 @@ import { ipAccessListFrom, scalingFrom, tier } from "./rules.ts";
 import type { JobObj } from "./views.ts";
 import { serviceView } from "./views.ts";
 
-/** A ServiceClass offered to the cloud API: the one labelled berth.dev/cloud=true (first by name), or the only class there is. */
+/** On a ServiceClass: "true" offers it to the cloud API. */
 export const CLOUD_CLASS_LABEL = "berth.dev/cloud";
 /** On an offered class: offered to this team (organization) only, and preferred for it over the classes offered to all. */
 export const CLOUD_TEAM_LABEL = "berth.dev/cloud-team";
@@ -44,14 +44,20 @@ export function serviceOf(deps: ApiDeps, c: CloudCaller, serviceId: string): Ser
   return si;
 }
 
-function pickClass(deps: ApiDeps, team: string): ServiceClass {
-  const all = deps.informers
-    .informerFor<ServiceClass>(BerthTypes.ServiceClass)
-    .store.list()
-    .sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
+/**
+ * The ServiceClass a team's new services are instances of: among those labelled
+ * berth.dev/cloud=true (first by name), one offered to the team only (berth.dev/cloud-team) before
+ * those offered to all; else the only class there is.
+ */
+export function offeredClass(classes: readonly ServiceClass[], team: string): ServiceClass | undefined {
+  const all = [...classes].sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
   const offered = all.filter((x) => x.metadata.labels?.[CLOUD_CLASS_LABEL] === "true");
   const teamOf = (x: ServiceClass) => x.metadata.labels?.[CLOUD_TEAM_LABEL];
-  const cls = offered.find((x) => teamOf(x) === team) ?? offered.find((x) => teamOf(x) === undefined) ?? (all.length === 1 && teamOf(all[0]!) === undefined ? all[0] : undefined);
+  return offered.find((x) => teamOf(x) === team) ?? offered.find((x) => teamOf(x) === undefined) ?? (all.length === 1 && teamOf(all[0]!) === undefined ? all[0] : undefined);
+}
+
+function pickClass(deps: ApiDeps, team: string): ServiceClass {
+  const cls = offeredClass(deps.informers.informerFor<ServiceClass>(BerthTypes.ServiceClass).store.list(), team);
   if (!cls) throw badRequest(`No service class is offered to the cloud API: an administrator labels one ServiceClass ${CLOUD_CLASS_LABEL}=true`);
   return cls;
 }

@@ -3,6 +3,8 @@ import { ApiError } from "../../../src/api/errors.ts";
 import { authorize } from "../../../src/api/cloud/http.ts";
 import type { CloudCaller } from "../../../src/api/cloud/http.ts";
 import { ipAccessListFrom, scalingFrom, validSource } from "../../../src/api/cloud/rules.ts";
+import { offeredClass } from "../../../src/api/cloud/service-routes.ts";
+import type { ServiceClass } from "../../../src/model/kinds.ts";
 
 const refused = (f: () => unknown): string => {
   try {
@@ -58,5 +60,15 @@ describe("cloud API rules", () => {
     expect(["read", "write", "create", "delete"].map((a) => status("read-only", a as "read"))).to.deep.equal([200, 403, 403, 403]);
     expect(["read", "write", "create", "delete"].map((a) => status("developer", a as "read"))).to.deep.equal([200, 200, 403, 403]);
     expect(["read", "write", "create", "delete"].map((a) => status("admin", a as "read"))).to.deep.equal([200, 200, 200, 200]);
+  });
+
+  it("offers a team its own class (berth.dev/cloud-team) before the ones offered to all, first by name", () => {
+    const cls = (name: string, labels?: Record<string, string>): ServiceClass => ({ metadata: { name, ...(labels ? { labels } : {}) }, spec: { image: "x", port: 1, plans: [{ name: "p" }] } });
+    const all = [cls("postgres", { "berth.dev/cloud": "true" }), cls("clickhouse-lite", { "berth.dev/cloud": "true" }), cls("a-private", { "berth.dev/cloud": "true", "berth.dev/cloud-team": "payments" }), cls("redis")];
+    expect(offeredClass(all, "payments")?.metadata.name).to.equal("a-private");
+    expect(offeredClass(all, "search")?.metadata.name).to.equal("clickhouse-lite");
+    expect(offeredClass([cls("redis")], "search")?.metadata.name).to.equal("redis"); // the only class there is
+    expect(offeredClass([cls("a-private", { "berth.dev/cloud": "true", "berth.dev/cloud-team": "payments" })], "search")).to.equal(undefined);
+    expect(offeredClass([], "search")).to.equal(undefined);
   });
 });
