@@ -83,6 +83,9 @@ describe("git push: Deis' git endpoint builds, releases and serves on the real n
     for (const u of (await berth.client.list<User>(BerthTypes.User)).items.filter((x) => x.spec.username === eve && x.spec.admin)) {
       await berth.client.mergePatch<User>(BerthTypes.User, undefined, u.metadata.name ?? "", { spec: { admin: false } });
     }
+    // Berth's own pool field on apps:create: an unknown pool is a 400 in Deis' shape.
+    const nopool = await deis(alice, "POST", "/v1/apps/", { id: `${app}-x`, pool: `nope-${id}` });
+    expect([nopool.status, nopool.json()]).to.deep.equal([400, { pool: [`Pool "nope-${id}" not found.`] }]);
     const created = await deis(alice, "POST", "/v1/apps/", { id: app, pool });
     expect(created.status, created.text).to.equal(201);
     // Deis has no platform command: an administrator sets the app's platform (or it is detected).

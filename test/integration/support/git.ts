@@ -20,9 +20,9 @@ export function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS
   });
 }
 
-/** A new ed25519 key pair at path (and path.pub); returns the public key line. */
-export async function sshKey(path: string, comment = "test@laptop"): Promise<string> {
-  const r = await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]);
+/** A new key pair at path (and path.pub), ed25519 unless type says rsa; returns the public key line. */
+export async function sshKey(path: string, comment = "test@laptop", type: "ed25519" | "rsa" = "ed25519"): Promise<string> {
+  const r = await run("ssh-keygen", ["-q", "-t", type, ...(type === "rsa" ? ["-b", "2048"] : []), "-N", "", "-C", comment, "-f", path]);
   if (r.code !== 0) throw new Error(`ssh-keygen: ${r.out}`);
   return readFileSync(`${path}.pub`, "utf8").trim();
 }
