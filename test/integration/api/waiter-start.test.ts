@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import type { App } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
+import { Types } from "../../../src/kube/resource.ts";
 import type { RunningBerth } from "../support/berth.ts";
 import { startBerth } from "../support/berth.ts";
 import type { Res as HttpRes } from "../support/http.ts";
@@ -22,6 +23,7 @@ const NODE = process.env.BERTH_REAL_NODE ?? "";
 type Res = HttpRes & { ms: number };
 type Service = { "service-id": string; status: string; "source-tokens": { token: string; version: string }[][]; "last-request-time": string | null; "instance-counts": { "healthy-instances": number } };
 type Instance = { id: string; "healthy?": boolean; host: string; port: number; "k8s/pod-name": string; "k8s/namespace": string };
+type PodTimes = { metadata: { creationTimestamp?: string }; status?: { conditions?: { type: string; lastTransitionTime?: string }[] } };
 type Detail = { status: string; instances: Record<"active-instances" | "failed-instances" | "killed-instances", Instance[]>; "service-description": Record<string, unknown> };
 
 describe("waiter request-driven start (real node)", function () {
@@ -134,7 +136,12 @@ describe("waiter request-driven start (real node)", function () {
     const woken = await serviceRequest("/", alice);
     expect([woken.status, woken.text, woken.headers.get("x-waiter-service-id")]).to.deep.equal([200, `hello from ${greeting}\n`, serviceId]);
     expect((await appOf(serviceId)).spec.state).to.equal("Running");
-    process.stdout.write(`      wake from sleep ${Math.round(woken.ms)} ms\n`);
+    // Beside it, the woken pod's own start: created -> Ready (the API server's timestamps, whole seconds).
+    const podName = (await call("GET", `/apps/${serviceId}`, { auth: alice })).json<Detail>().instances["active-instances"][0]!["k8s/pod-name"];
+    const pod = await berth.client.get<PodTimes>(Types.Pod, ns, podName);
+    const readyAt = pod.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime ?? "";
+    const podMs = Date.parse(readyAt) - Date.parse(pod.metadata.creationTimestamp ?? "");
+    process.stdout.write(`      wake from sleep ${Math.round(woken.ms)} ms; that pod's creation to Ready ${podMs} ms (1 s resolution)\n`);
 
     // The real CLI: ping (GET /waiter-ping with x-waiter-token), kill (DELETE /apps/{id}).
     const cli = await waiterCli();
