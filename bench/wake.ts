@@ -116,6 +116,8 @@ interface Wake {
   requestToPodMs: number;
   podReadyMs: number;
   afterReadyMs: number;
+  /** The wake minus the pod's own start-to-ready: control plane reaction plus afterReadyMs. */
+  overPodMs: number;
 }
 
 /** One GET on a connection of its own; resolves at the first byte of the answer, with the body. */
@@ -149,7 +151,7 @@ for (let i = 0; i < WAKES * 2; i++) {
   if (a.status !== 200 || !created.has(pod) || !readyAt.has(pod)) throw new Error(`wake ${i} (${path}): ${a.status} ${a.body.trim()} (pod ${pod} seen: ${created.has(pod)}, ready: ${readyAt.has(pod)})`);
   const podCreated = created.get(pod) ?? NaN;
   const podReady = readyAt.get(pod) ?? NaN;
-  wakes.push({ path, firstByteMs: a.firstByte - t0, requestToPodMs: podCreated - t0, podReadyMs: podReady - podCreated, afterReadyMs: a.firstByte - podReady });
+  wakes.push({ path, firstByteMs: a.firstByte - t0, requestToPodMs: podCreated - t0, podReadyMs: podReady - podCreated, afterReadyMs: a.firstByte - podReady, overPodMs: a.firstByte - t0 - (podReady - podCreated) });
   console.error(`wake ${i + 1}/${WAKES * 2} (${path}): first byte ${(a.firstByte - t0).toFixed(0)} ms, pod created->Ready ${(podReady - podCreated).toFixed(0)} ms, first byte after Ready ${(a.firstByte - podReady).toFixed(0)} ms`);
 }
 
@@ -184,6 +186,7 @@ for (const path of ["router", "clusterip"]) {
     ["pod created -> Ready (watch)", "podReadyMs"],
     ["request -> pod created", "requestToPodMs"],
     ["first byte after pod Ready (added)", "afterReadyMs"],
+    ["wake minus pod created -> Ready", "overPodMs"],
   ] as const) {
     const xs = w.map((x) => x[key]);
     figures[`${path}: ${label} p50 / p90 (ms)`] = `${percentile(xs, 50).toFixed(0)} / ${percentile(xs, 90).toFixed(0)}`;
