@@ -19,7 +19,6 @@ import { loadavg } from "node:os";
 import type { AddressInfo } from "node:net";
 import { setupAppController } from "../src/controllers/app-controller.ts";
 import { setupPoolController } from "../src/controllers/pool-controller.ts";
-import { Types } from "../src/kube/resource.ts";
 import { silentLogger } from "../src/log.ts";
 import type { App } from "../src/model/kinds.ts";
 import { BerthTypes } from "../src/model/kinds.ts";
@@ -38,7 +37,7 @@ const REAL_NETWORK = "10.245.0.0/16";
 const root = new URL("..", import.meta.url).pathname;
 const DOMAIN = "bench.localhost";
 
-const { c, ns, poolName, registry } = await realNodePool("bench-router", "router benchmark");
+const { c, ns, poolName, registry, remove } = await realNodePool("bench-router", "router benchmark");
 // A small keep-alive HTTP server: the app should not be the bottleneck of either path.
 const server = "require('http').createServer((q,s)=>s.end('hello from '+require('os').hostname()+'\\n')).listen(8080)";
 await c.create<App>(BerthTypes.App, {
@@ -195,7 +194,5 @@ report(`Router (${FROM_SOURCE ? "from source, tsx" : "compiled"}; 1 pod on the r
 abort.abort();
 await running;
 await manager.close();
-await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
-await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
-c.close();
+await remove();
 process.exit(0);

@@ -18,9 +18,10 @@ export async function namespace(c: KubeClient, prefix: string): Promise<string> 
 
 /**
  * For benchmarks on the real node: exits (0) saying so when there is none; else installs the
- * CRDs and makes a namespace and a Pool that places apps on the real node (its taint tolerated).
+ * CRDs and makes a namespace and a Pool that places apps on the real node (its taint tolerated);
+ * remove() deletes both and closes the client.
  */
-export async function realNodePool(prefix: string, what: string): Promise<{ c: KubeClient; ns: string; poolName: string; registry: string }> {
+export async function realNodePool(prefix: string, what: string): Promise<{ c: KubeClient; ns: string; poolName: string; registry: string; remove: () => Promise<void> }> {
   const realNodes = execFileSync("kubectl", ["get", "nodes", "-l", "berth.dev/node-group=real", "-o", "name"], { encoding: "utf8" }).trim();
   if (!realNodes) {
     console.log(`${what}: skipped, no node labelled berth.dev/node-group=real (start the cluster with the real node)`);
@@ -34,7 +35,12 @@ export async function realNodePool(prefix: string, what: string): Promise<{ c: K
     metadata: { name: poolName },
     spec: { namespace: ns, public: true, nodeSelector: { "berth.dev/node-group": "real" }, tolerations: [{ key: "berth.dev/real-node", operator: "Exists", effect: "NoSchedule" }] },
   });
-  return { c, ns, poolName, registry: process.env.BERTH_REGISTRY ?? "10.245.1.1:5000" };
+  const remove = async () => {
+    await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
+    await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
+    c.close();
+  };
+  return { c, ns, poolName, registry: process.env.BERTH_REGISTRY ?? "10.245.1.1:5000", remove };
 }
 
 export function percentile(values: number[], p: number): number {

@@ -31,7 +31,7 @@ const WAKES = Number(process.env.BENCH_WAKES ?? 5);
 const BRIDGE = "10.245.1.1";
 const DOMAIN = "wake.localhost";
 
-const { c, ns, poolName, registry } = await realNodePool("bench-wake", "wake benchmark");
+const { c, ns, poolName, registry, remove } = await realNodePool("bench-wake", "wake benchmark");
 
 type Pod = KubeObject & { status?: { conditions?: { type: string; status: string }[] } };
 const log = silentLogger();
@@ -185,7 +185,5 @@ await router.close();
 abort.abort();
 await running;
 await manager.close();
-await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
-await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
-c.close();
+await remove();
 process.exit(0);
