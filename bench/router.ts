@@ -19,15 +19,14 @@ import { loadavg } from "node:os";
 import type { AddressInfo } from "node:net";
 import { setupAppController } from "../src/controllers/app-controller.ts";
 import { setupPoolController } from "../src/controllers/pool-controller.ts";
-import { Types } from "../src/kube/resource.ts";
 import { silentLogger } from "../src/log.ts";
-import type { App, Pool } from "../src/model/kinds.ts";
+import type { App } from "../src/model/kinds.ts";
 import { BerthTypes } from "../src/model/kinds.ts";
 import { isTrue } from "../src/runtime/conditions.ts";
 import { Manager } from "../src/runtime/manager.ts";
 import type { EndpointSlice } from "../src/router/endpoints.ts";
 import { EndpointSliceType, readyEndpoints } from "../src/router/endpoints.ts";
-import { client, namespace, percentile, report } from "./support.ts";
+import { percentile, realNodePool, report } from "./support.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -38,21 +37,7 @@ const REAL_NETWORK = "10.245.0.0/16";
 const root = new URL("..", import.meta.url).pathname;
 const DOMAIN = "bench.localhost";
 
-const realNodes = execFileSync("kubectl", ["get", "nodes", "-l", "berth.dev/node-group=real", "-o", "name"], { encoding: "utf8" }).trim();
-if (!realNodes) {
-  console.log("router benchmark: skipped, no node labelled berth.dev/node-group=real (start the cluster with the real node)");
-  process.exit(0);
-}
-const registry = process.env.BERTH_REGISTRY ?? "10.245.1.1:5000";
-execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", new URL("../crds/", import.meta.url).pathname], { stdio: "ignore" });
-
-const c = await client();
-const ns = await namespace(c, "bench-router");
-const poolName = `bench-router-${ns.slice(-6)}`;
-await c.create<Pool>(BerthTypes.Pool, {
-  metadata: { name: poolName },
-  spec: { namespace: ns, public: true, nodeSelector: { "berth.dev/node-group": "real" }, tolerations: [{ key: "berth.dev/real-node", operator: "Exists", effect: "NoSchedule" }] },
-});
+const { c, ns, poolName, registry, remove } = await realNodePool("bench-router", "router benchmark");
 // A small keep-alive HTTP server: the app should not be the bottleneck of either path.
 const server = "require('http').createServer((q,s)=>s.end('hello from '+require('os').hostname()+'\\n')).listen(8080)";
 await c.create<App>(BerthTypes.App, {
@@ -209,7 +194,5 @@ report(`Router (${FROM_SOURCE ? "from source, tsx" : "compiled"}; 1 pod on the r
 abort.abort();
 await running;
 await manager.close();
-await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
-await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
-c.close();
+await remove();
 process.exit(0);

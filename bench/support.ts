@@ -1,7 +1,10 @@
 // Shared bench helpers: a client on the current kubeconfig, a namespace, percentiles, bounded concurrency.
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { KubeClient, defaultKubeConfig } from "../src/kube/client.ts";
 import { Types } from "../src/kube/resource.ts";
+import type { Pool } from "../src/model/kinds.ts";
+import { BerthTypes } from "../src/model/kinds.ts";
 
 export async function client(): Promise<KubeClient> {
   return KubeClient.create(defaultKubeConfig());
@@ -11,6 +14,33 @@ export async function namespace(c: KubeClient, prefix: string): Promise<string> 
   const name = `${prefix}-${randomBytes(3).toString("hex")}`;
   await c.create(Types.Namespace, { metadata: { name } });
   return name;
+}
+
+/**
+ * For benchmarks on the real node: exits (0) saying so when there is none; else installs the
+ * CRDs and makes a namespace and a Pool that places apps on the real node (its taint tolerated);
+ * remove() deletes both and closes the client.
+ */
+export async function realNodePool(prefix: string, what: string): Promise<{ c: KubeClient; ns: string; poolName: string; registry: string; remove: () => Promise<void> }> {
+  const realNodes = execFileSync("kubectl", ["get", "nodes", "-l", "berth.dev/node-group=real", "-o", "name"], { encoding: "utf8" }).trim();
+  if (!realNodes) {
+    console.log(`${what}: skipped, no node labelled berth.dev/node-group=real (start the cluster with the real node)`);
+    process.exit(0);
+  }
+  execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", new URL("../crds/", import.meta.url).pathname], { stdio: "ignore" });
+  const c = await client();
+  const ns = await namespace(c, prefix);
+  const poolName = `${prefix}-${ns.slice(-6)}`;
+  await c.create<Pool>(BerthTypes.Pool, {
+    metadata: { name: poolName },
+    spec: { namespace: ns, public: true, nodeSelector: { "berth.dev/node-group": "real" }, tolerations: [{ key: "berth.dev/real-node", operator: "Exists", effect: "NoSchedule" }] },
+  });
+  const remove = async () => {
+    await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
+    await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
+    c.close();
+  };
+  return { c, ns, poolName, registry: process.env.BERTH_REGISTRY ?? "10.245.1.1:5000", remove };
 }
 
 export function percentile(values: number[], p: number): number {

@@ -10,7 +10,6 @@
 // router adds once the pod is ready (EndpointSlice propagation, the informer, the proxy). The
 // controllers and the router run in this process (as `npm start` runs them).
 // Run: npm run bench:wake   (BENCH_WAKES=5 per path)
-import { execFileSync } from "node:child_process";
 import http from "node:http";
 import { loadavg, cpus } from "node:os";
 import { setupAppController } from "../src/controllers/app-controller.ts";
@@ -18,7 +17,7 @@ import { setupPoolController } from "../src/controllers/pool-controller.ts";
 import type { KubeObject } from "../src/kube/resource.ts";
 import { Types } from "../src/kube/resource.ts";
 import { silentLogger } from "../src/log.ts";
-import type { App, Pool } from "../src/model/kinds.ts";
+import type { App } from "../src/model/kinds.ts";
 import { BerthTypes } from "../src/model/kinds.ts";
 import { loadRouterConfig } from "../src/router/config.ts";
 import type { EndpointSlice } from "../src/router/endpoints.ts";
@@ -26,27 +25,13 @@ import { EndpointSliceType } from "../src/router/endpoints.ts";
 import { isRouterSlice } from "../src/router/sleeping-slice.ts";
 import { startRouter } from "../src/router/start.ts";
 import { Manager } from "../src/runtime/manager.ts";
-import { client, namespace, percentile, report } from "./support.ts";
+import { percentile, realNodePool, report } from "./support.ts";
 
 const WAKES = Number(process.env.BENCH_WAKES ?? 5);
 const BRIDGE = "10.245.1.1";
 const DOMAIN = "wake.localhost";
 
-const realNodes = execFileSync("kubectl", ["get", "nodes", "-l", "berth.dev/node-group=real", "-o", "name"], { encoding: "utf8" }).trim();
-if (!realNodes) {
-  console.log("wake benchmark: skipped, no node labelled berth.dev/node-group=real (start the cluster with the real node)");
-  process.exit(0);
-}
-const registry = process.env.BERTH_REGISTRY ?? `${BRIDGE}:5000`;
-execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", new URL("../crds/", import.meta.url).pathname], { stdio: "ignore" });
-
-const c = await client();
-const ns = await namespace(c, "bench-wake");
-const poolName = `bench-wake-${ns.slice(-6)}`;
-await c.create<Pool>(BerthTypes.Pool, {
-  metadata: { name: poolName },
-  spec: { namespace: ns, public: true, nodeSelector: { "berth.dev/node-group": "real" }, tolerations: [{ key: "berth.dev/real-node", operator: "Exists", effect: "NoSchedule" }] },
-});
+const { c, ns, poolName, registry, remove } = await realNodePool("bench-wake", "wake benchmark");
 
 type Pod = KubeObject & { status?: { conditions?: { type: string; status: string }[] } };
 const log = silentLogger();
@@ -116,6 +101,8 @@ interface Wake {
   requestToPodMs: number;
   podReadyMs: number;
   afterReadyMs: number;
+  /** The wake minus the pod's own start-to-ready: control plane reaction plus afterReadyMs. */
+  overPodMs: number;
 }
 
 /** One GET on a connection of its own; resolves at the first byte of the answer, with the body. */
@@ -149,7 +136,7 @@ for (let i = 0; i < WAKES * 2; i++) {
   if (a.status !== 200 || !created.has(pod) || !readyAt.has(pod)) throw new Error(`wake ${i} (${path}): ${a.status} ${a.body.trim()} (pod ${pod} seen: ${created.has(pod)}, ready: ${readyAt.has(pod)})`);
   const podCreated = created.get(pod) ?? NaN;
   const podReady = readyAt.get(pod) ?? NaN;
-  wakes.push({ path, firstByteMs: a.firstByte - t0, requestToPodMs: podCreated - t0, podReadyMs: podReady - podCreated, afterReadyMs: a.firstByte - podReady });
+  wakes.push({ path, firstByteMs: a.firstByte - t0, requestToPodMs: podCreated - t0, podReadyMs: podReady - podCreated, afterReadyMs: a.firstByte - podReady, overPodMs: a.firstByte - t0 - (podReady - podCreated) });
   console.error(`wake ${i + 1}/${WAKES * 2} (${path}): first byte ${(a.firstByte - t0).toFixed(0)} ms, pod created->Ready ${(podReady - podCreated).toFixed(0)} ms, first byte after Ready ${(a.firstByte - podReady).toFixed(0)} ms`);
 }
 
@@ -184,6 +171,7 @@ for (const path of ["router", "clusterip"]) {
     ["pod created -> Ready (watch)", "podReadyMs"],
     ["request -> pod created", "requestToPodMs"],
     ["first byte after pod Ready (added)", "afterReadyMs"],
+    ["wake minus pod created -> Ready", "overPodMs"],
   ] as const) {
     const xs = w.map((x) => x[key]);
     figures[`${path}: ${label} p50 / p90 (ms)`] = `${percentile(xs, 50).toFixed(0)} / ${percentile(xs, 90).toFixed(0)}`;
@@ -197,7 +185,5 @@ await router.close();
 abort.abort();
 await running;
 await manager.close();
-await c.delete(Types.Namespace, undefined, ns).catch(() => undefined);
-await c.delete(BerthTypes.Pool, undefined, poolName).catch(() => undefined);
-c.close();
+await remove();
 process.exit(0);
