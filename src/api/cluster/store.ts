@@ -195,7 +195,8 @@ export class ClusterStore {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const ready = getCondition(this.settingsInformer().store.get(team)?.status?.conditions, "Ready");
-      if (ready && (ready.observedGeneration ?? 0) >= (generation ?? 0)) return ready;
+      // PoolNotReady passes by itself (a pool created a moment ago gets its namespace): wait on.
+      if (ready && (ready.observedGeneration ?? 0) >= (generation ?? 0) && ready.reason !== "PoolNotReady") return ready;
       if (Date.now() > end) return undefined;
       await new Promise((r) => setTimeout(r, 50));
     }
