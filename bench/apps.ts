@@ -8,7 +8,8 @@
 // once, and the writes it made doing so (nothing changed, so none are due).
 // Order: plain ceiling, Berth, restart, fair ceiling; so 3 x N pods must fit (KWOK nodes are
 // resized for them). Every wait fails with a reason when nothing moves for BENCH_STALL_S (120) s.
-// Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000)
+// Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000; BENCH_FAIR=0 skips the fair ceiling,
+// BENCH_WORKERS sets the App controller's workers, default 8)
 import { execFileSync } from "node:child_process";
 import { setupAppController } from "../src/controllers/app-controller.ts";
 import { setupPoolController } from "../src/controllers/pool-controller.ts";
