@@ -94,7 +94,7 @@ describe("helm chart", function () {
     expect(apiOnly.filter((o) => o.metadata.name.startsWith("berth-controllers"))).to.deep.equal([]);
   });
 
-  it("renders the router as its own Deployment with RBAC to read Apps and EndpointSlices and to patch Apps (scale to zero sets spec.state), and leaves it out when disabled", async () => {
+  it("renders the router as its own Deployment with RBAC to read Apps, EndpointSlices and Services, to patch Apps (scale to zero sets spec.state) and to write its sleeping EndpointSlices, and leaves it out when disabled", async () => {
     const objs = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "router.replicas=3", "--set", "router.appsDomain=apps.example.org"));
     const named = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
     const dep = named("Deployment", "berth-router") as unknown as {
@@ -113,7 +113,8 @@ describe("helm chart", function () {
     const role = named("ClusterRole", "berth-router") as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
     expect(role.rules).to.deep.equal([
       { apiGroups: ["berth.dev"], resources: ["apps"], verbs: ["list", "watch", "patch"] },
-      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch", "create", "patch", "delete"] },
+      { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
     ]);
     const without = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "router.enabled=false"));
     expect(without.filter((o) => o.metadata.name === "berth-router")).to.deep.equal([]);
