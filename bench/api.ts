@@ -11,7 +11,7 @@ import { BerthTypes } from "../src/model/kinds.ts";
 import { isTrue } from "../src/runtime/conditions.ts";
 import { ensurePodRoom } from "./capacity.ts";
 import { notReady, pendingPods, waitForCount } from "./progress.ts";
-import { client, namespace, percentile, pool, report, startBerthApi } from "./support.ts";
+import { client, loadFor, namespace, pool, report, startBerthApi } from "./support.ts";
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -35,23 +35,7 @@ await pool(N, 32, (i) =>
 
 const { manager, base, auth, stop } = await startBerthApi(c, ns.slice(-6), 8);
 
-/** Requests for SECONDS with WIDTH in flight: latencies and rate. */
-async function load(fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number; rps: number }> {
-  const lat: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
-  let i = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: WIDTH }, async () => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        await fn(i++);
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  return { p50: percentile(lat, 50), p99: percentile(lat, 99), rps: lat.length / ((performance.now() - t0) / 1000) };
-}
+const load = (fn: (i: number) => Promise<unknown>) => loadFor(SECONDS, WIDTH, fn);
 const get = async (url: string) => {
   const r = await fetch(url, { headers: auth });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);

@@ -10,10 +10,11 @@
 // resized for them). Every wait fails with a reason when nothing moves for BENCH_STALL_S (120) s.
 // Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000; BENCH_FAIR=0 skips the fair ceiling,
 // BENCH_WORKERS sets the App controller's workers, default 8)
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { setupAppController } from "../src/controllers/app-controller.ts";
 import { setupPoolController } from "../src/controllers/pool-controller.ts";
 import type { KubeClient } from "../src/kube/client.ts";
+import { resourceOfPath } from "../src/kube/request-resource.ts";
 import type { KubeObject } from "../src/kube/resource.ts";
 import { Types } from "../src/kube/resource.ts";
 import { silentLogger } from "../src/log.ts";
@@ -27,7 +28,7 @@ import { Informer } from "../src/runtime/informer.ts";
 import { Manager } from "../src/runtime/manager.ts";
 import { updateStatus } from "../src/runtime/status.ts";
 import { ensurePodRoom } from "./capacity.ts";
-import { notReady, pendingPods, waitForCount } from "./progress.ts";
+import { notReady, pendingPods, sayProgress, waitForCount } from "./progress.ts";
 import { client, heapMB, namespace, pool, report } from "./support.ts";
 
 const N = Number(process.env.BENCH_N ?? 100);
@@ -44,17 +45,33 @@ const c = await client();
 console.log(`room: ${await ensurePodRoom(c, (FAIR ? 3 : 2) * N)}`); // plain, Berth's and the fair ceiling's pods
 const phase = (what: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${what}`);
 const namespaces: string[] = [];
+/**
+ * Apps per namespace (BENCH_PER_NAMESPACE, 1,000): Kubernetes' scalability thresholds hold 5,000
+ * Services per namespace (the endpoint controllers scan a namespace's Services and Pods on every
+ * change, so one namespace of 10,000 is quadratic for the control plane), and a fleet spreads its
+ * apps over its pools' namespaces. All three phases spread the same way.
+ */
+const PER_NAMESPACE = Number(process.env.BENCH_PER_NAMESPACE ?? 1000);
+type Spread = { names: string[]; of: (i: number) => string; has: (ns: string | undefined) => boolean };
+async function spread(prefix: string): Promise<Spread> {
+  const names: string[] = [];
+  for (let k = 0; k < Math.ceil(N / PER_NAMESPACE); k++) names.push(await namespace(c, prefix));
+  namespaces.push(...names);
+  const set = new Set(names);
+  return { names, of: (i) => names[Math.floor(i / PER_NAMESPACE)]!, has: (ns) => ns !== undefined && set.has(ns) };
+}
+const pendingIn = async (group: Spread) => (await Promise.all(group.names.map((n) => pendingPods(c, n)))).join("\n");
 
 type Deployment = KubeObject & { status?: { availableReplicas?: number } };
-/** Times from t0 until every Deployment in ns is available, watching (not polling the API). */
-async function deploymentsAvailable(ns: string, what: string): Promise<void> {
-  const inf = new Informer<Deployment>(c, Types.Deployment, silentLogger(), { namespace: ns });
+/** Times from t0 until every Deployment in the group's namespaces is available, watching (not polling the API). */
+async function deploymentsAvailable(group: Spread, what: string): Promise<void> {
+  const inf = new Informer<Deployment>(c, Types.Deployment, silentLogger());
   const stop = new AbortController();
   inf.start(stop.signal);
   await inf.waitForSync();
   try {
-    const available = () => inf.store.list().filter((d) => d.status?.availableReplicas === 1).length;
-    await waitForCount(what, N, available, () => pendingPods(c, ns));
+    const available = () => inf.store.list().filter((d) => group.has(d.metadata.namespace) && d.status?.availableReplicas === 1).length;
+    await waitForCount(what, N, available, () => pendingIn(group));
   } finally {
     stop.abort();
   }
@@ -77,11 +94,16 @@ async function fairWrites(k: KubeClient, ns: string, i: number): Promise<void> {
 
 async function fairCeiling(): Promise<{ accepted: number; ready: number }> {
   phase(`fair ceiling: ${N} × (App, Release, Secret, Deployment, Service, status)`);
-  const fairNs = await namespace(c, "bench-fair");
-  namespaces.push(fairNs);
+  const fairNs = await spread("bench-fair");
   const fairClient = await client();
   const t0 = performance.now();
-  await pool(N, WIDTH, (i) => fairWrites(fairClient, fairNs, i));
+  let done = 0;
+  const stop = sayProgress("fair ceiling: Apps written", N, () => done);
+  await pool(N, WIDTH, async (i) => {
+    await fairWrites(fairClient, fairNs.of(i), i);
+    done++;
+  });
+  stop();
   const accepted = performance.now() - t0;
   await deploymentsAvailable(fairNs, "fair ceiling: Deployments available");
   fairClient.close();
@@ -91,18 +113,21 @@ async function fairCeiling(): Promise<{ accepted: number; ready: number }> {
 try {
   // Ceiling 1, plain: the children of N apps written directly.
   phase(`plain ceiling: ${N} Deployments, Services, Secrets`);
-  const direct = await namespace(c, "bench-direct");
-  namespaces.push(direct);
+  const direct = await spread("bench-direct");
   const labels = (i: number) => ({ app: `d-${i}` });
   let t0 = performance.now();
+  let written = 0;
+  const stopSaying = sayProgress("plain ceiling: apps written", N, () => written);
   await pool(N, WIDTH, async (i) => {
-    await c.create(Types.Secret, { metadata: { name: `d-${i}-v1-env`, namespace: direct }, data: { A: "MQ==" } });
+    written++;
+    await c.create(Types.Secret, { metadata: { name: `d-${i}-v1-env`, namespace: direct.of(i) }, data: { A: "MQ==" } });
     await c.create(Types.Deployment, {
-      metadata: { name: `d-${i}-web`, namespace: direct },
+      metadata: { name: `d-${i}-web`, namespace: direct.of(i) },
       spec: { replicas: 1, selector: { matchLabels: labels(i) }, template: { metadata: { labels: labels(i) }, spec: { containers: [{ name: "web", image: "nginx", envFrom: [{ secretRef: { name: `d-${i}-v1-env` } }] }] } } },
     });
-    await c.create(Types.Service, { metadata: { name: `d-${i}-web`, namespace: direct }, spec: { selector: labels(i), ports: [{ port: 80 }] } });
+    await c.create(Types.Service, { metadata: { name: `d-${i}-web`, namespace: direct.of(i) }, spec: { selector: labels(i), ports: [{ port: 80 }] } });
   });
+  stopSaying();
   const directAccepted = performance.now() - t0;
   // ... and until the cluster has them all running (the same controllers, scheduler and KWOK work Berth waits for).
   await deploymentsAvailable(direct, "plain ceiling: Deployments available");
@@ -110,10 +135,10 @@ try {
 
   // Berth: N Apps through the operator.
   phase(`Berth: ${N} Apps`);
-  const ns = await namespace(c, "bench-apps");
-  namespaces.push(ns);
+  const ns = await spread("bench-apps");
+  const appsIn = (m: Manager) => m.informers.informerFor<App>(BerthTypes.App).store.list().filter((a) => ns.has(a.metadata.namespace));
   const requests = new Map<string, number>();
-  c.counter = { count: (verb, path) => requests.set(`${verb} ${resourceOf(path)}`, (requests.get(`${verb} ${resourceOf(path)}`) ?? 0) + 1) };
+  c.counter = { count: (verb, path) => requests.set(`${verb} ${resourceOfPath(path)}`, (requests.get(`${verb} ${resourceOfPath(path)}`) ?? 0) + 1) };
   let manager = new Manager({ client: c, log: silentLogger() });
   setupAppController(manager, CONCURRENCY);
   setupPoolController(manager);
@@ -131,10 +156,11 @@ try {
   }, 100);
   const creator = await client(); // the "kubectl apply" side, not counted as operator requests
   t0 = performance.now();
-  await pool(N, WIDTH, (i) => creator.create<App>(BerthTypes.App, { metadata: { name: `a-${i}`, namespace: ns }, spec: appSpec }));
-  const appsOf = (m: Manager) => m.informers.informerFor<App>(BerthTypes.App).store;
-  const ready = () => appsOf(manager).list(ns).filter((a) => isTrue(a.status?.conditions, "Ready")).length;
-  await waitForCount("Berth: Apps Ready", N, ready, async () => `${notReady(appsOf(manager).list(ns))}\n${await pendingPods(c, ns)}`);
+  const stopCreating = sayProgress("Berth: Apps created", N, () => appsIn(manager).length);
+  await pool(N, WIDTH, (i) => creator.create<App>(BerthTypes.App, { metadata: { name: `a-${i}`, namespace: ns.of(i) }, spec: appSpec }));
+  stopCreating();
+  const ready = () => appsIn(manager).filter((a) => isTrue(a.status?.conditions, "Ready")).length;
+  await waitForCount("Berth: Apps Ready", N, ready, async () => `${notReady(appsIn(manager))}\n${await pendingIn(ns)}`);
   const allReady = performance.now() - t0;
   clearInterval(sampler);
   const byVerb = new Map<string, number>();
@@ -163,7 +189,7 @@ try {
   await manager.informers.waitForSync();
   const synced = performance.now() - t0;
   const confirmed = () => {
-    const mine = [...seen].filter((k) => k.startsWith(`${ns}/`)).length;
+    const mine = [...seen].filter((k) => ns.has(k.split("/")[0])).length;
     return mine === N && appController.queue.length === 0 && appController.queue.inFlight === 0 ? N : Math.min(mine, N - 1);
   };
   await waitForCount("restart: every App reconciled once", N, confirmed, async () => `${seen.size} keys reconciled, queue ${appController.queue.length}, in flight ${appController.queue.inFlight}`);
@@ -176,43 +202,49 @@ try {
   creator.close();
   c.counter = undefined;
 
-  // Ceiling 2, fair: Berth's writes per App, made directly, with no operator running (after
-  // Berth's run: Apps made before would be Berth's to reconcile once it starts, and deleting
-  // them takes the namespace controller minutes).
-  const fair = FAIR ? await fairCeiling() : { accepted: NaN, ready: NaN };
-
   report(`apps (${N} Apps, one process each, ${CONCURRENCY} workers)`, {
     "Apps created -> all Ready (s)": seconds(allReady),
-    "fair ceiling: accepted (s)": seconds(fair.accepted),
-    "fair ceiling: -> all Deployments available (s)": seconds(fair.ready),
-    "Berth / fair ceiling (available)": allReady / fair.ready,
     "plain ceiling: accepted (s)": seconds(directAccepted),
     "plain ceiling: -> all Deployments available (s)": seconds(directReady),
     "Berth / plain ceiling (available)": allReady / directReady,
     "operator API requests per App": total / N,
     ...Object.fromEntries([...byVerb].map(([v, n]) => [`  ${v} per App`, n / N])),
     ...Object.fromEntries(perResource.map(([k, n]) => [`    ${k} per App`, n / N])),
-    "operator heap before (MiB)": heapBefore,
-    "operator heap at N, after GC (MiB)": heapAtN,
-    "operator peak heap (MiB)": peakHeap,
-    "operator RSS at N (MiB)": mib(memory.rss),
-    "operator peak RSS (MiB)": peakRss,
+    "in-process heap before (MiB)": heapBefore,
+    "in-process heap at N, after GC (MiB)": heapAtN,
+    "in-process peak heap (MiB)": peakHeap,
+    "in-process RSS at N (MiB)": mib(memory.rss),
+    "in-process peak RSS (MiB)": peakRss,
     "restart: start -> caches synced (s)": seconds(synced),
     "restart: start -> every App reconciled (s)": seconds(reconciledAll),
     "restart: writes": restartWrites,
     "restart: reads (LIST + WATCH)": restartReads,
   });
+
+  // The operator as users run it: `berth run`, compiled, its own process, over the N Apps.
+  phase("operator process over the N Apps: restart, memory, API reads");
+  const child = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", new URL("./operator-process.ts", import.meta.url).pathname], {
+    env: { ...process.env, BENCH_NS: ns.names.join(","), BENCH_N: String(N) },
+    stdio: "inherit",
+  });
+  if (child.status !== 0) console.log(`operator process: failed (exit ${child.status ?? child.signal}); BENCH_KEEP=1 keeps the namespaces to run bench/operator-process.ts again`);
+
+  // Ceiling 2, fair: Berth's writes per App, made directly, with no operator running (after
+  // Berth's run: Apps made before would be Berth's to reconcile once it starts, and deleting
+  // them takes the namespace controller minutes).
+  if (FAIR) {
+    const fair = await fairCeiling();
+    report(`fair ceiling (${N} Apps' writes made directly)`, {
+      "fair ceiling: accepted (s)": seconds(fair.accepted),
+      "fair ceiling: -> all Deployments available (s)": seconds(fair.ready),
+      "Berth / fair ceiling (available)": allReady / fair.ready,
+      "Berth / plain ceiling (available)": allReady / directReady,
+    });
+  }
 } finally {
   c.counter = undefined;
-  for (const n of namespaces) await c.delete(Types.Namespace, undefined, n).catch(() => undefined);
+  if (process.env.BENCH_KEEP === "1") console.log(`kept: ${namespaces.join(" ")}`);
+  else for (const n of namespaces) await c.delete(Types.Namespace, undefined, n).catch(() => undefined);
   c.close();
 }
 process.exit(0);
-
-/** "apps/status", "deployments", ... from a request path. */
-function resourceOf(path: string): string {
-  const parts = path.split("?")[0]!.split("/").filter(Boolean);
-  const nsAt = parts.indexOf("namespaces");
-  const rest = nsAt >= 0 && parts.length > nsAt + 2 ? parts.slice(nsAt + 2) : parts.slice(parts[0] === "api" ? 2 : 3);
-  return rest.length > 2 ? `${rest[0]}/${rest[2]}` : (rest[0] ?? "?");
-}

@@ -7,6 +7,8 @@ import { Types } from "../src/kube/resource.ts";
 import type { Condition } from "../src/runtime/conditions.ts";
 
 export const STALL_MS = Number(process.env.BENCH_STALL_S ?? 120) * 1000;
+/** Long waits say how far they are every BENCH_PROGRESS_S (60) s, so a long run can be judged early. */
+const PROGRESS_MS = Number(process.env.BENCH_PROGRESS_S ?? 60) * 1000;
 
 export class Stalled extends Error {}
 
@@ -16,10 +18,16 @@ export class Stalled extends Error {}
  */
 export async function waitForCount(what: string, target: number, count: () => number | Promise<number>, diagnose: () => Promise<string>, stallMs = STALL_MS, pollMs = 100): Promise<void> {
   let best = -1;
-  let movedAt = performance.now();
+  const start = performance.now();
+  let movedAt = start;
+  let saidAt = start;
   for (;;) {
     const n = await count();
     if (n >= target) return;
+    if (performance.now() - saidAt >= PROGRESS_MS) {
+      saidAt = performance.now();
+      console.log(`  ${what}: ${n}/${target} after ${Math.round((saidAt - start) / 1000)} s`);
+    }
     if (n > best) {
       best = n;
       movedAt = performance.now();
@@ -58,4 +66,11 @@ export async function pendingPods(c: KubeClient, namespace: string): Promise<str
 export function notReady(objs: readonly { status?: { conditions?: Condition[] } }[]): string {
   const stuck = objs.map((o) => o.status?.conditions?.find((x) => x.type === "Ready")).filter((r) => r?.status !== "True");
   return `${stuck.length} not Ready:\n${tally(stuck.map((r) => (r ? `${r.reason}: ${r.message.replace(/v\d+|\d+\/\d+/g, "…")}` : "no status yet")))}`;
+}
+
+/** Says `what: count()/target` every BENCH_PROGRESS_S until the returned stop() is called. */
+export function sayProgress(what: string, target: number, count: () => number): () => void {
+  const start = performance.now();
+  const timer = setInterval(() => console.log(`  ${what}: ${count()}/${target} after ${Math.round((performance.now() - start) / 1000)} s`), PROGRESS_MS);
+  return () => clearInterval(timer);
 }

@@ -49,6 +49,24 @@ export function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/** Calls fn(i) for `seconds` with `width` calls in flight: latency p50/p99 (ms) and calls/s. */
+export async function loadFor(seconds: number, width: number, fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number; rps: number }> {
+  const lat: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  let i = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        await fn(i++);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99), rps: lat.length / ((performance.now() - t0) / 1000) };
+}
+
 /** Runs fn(i) for i in [0, n) with at most `width` in flight. */
 export async function pool(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;

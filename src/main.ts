@@ -9,6 +9,9 @@ import { apiDeps, startAggregatedApi, startApi } from "./api/start.ts";
 import { routerCommand } from "./router/command.ts";
 import { gitCommand } from "./git/command.ts";
 import { setupControllers } from "./controllers/all.ts";
+import { collectDefaultMetrics } from "prom-client";
+import { kubeRequestMetrics } from "./runtime/metrics.ts";
+import { resourceOfPath } from "./kube/request-resource.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command = "run"] = argv;
@@ -21,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(argv);
   const log = createLogger(config.logLevel);
   const client = await KubeClient.create(defaultKubeConfig());
+  collectDefaultMetrics(); // process_resident_memory_bytes, nodejs_heap_size_used_bytes, ... at /metrics
+  client.counter = { count: (verb, path) => kubeRequestMetrics.requests.inc({ verb, resource: resourceOfPath(path) }) };
   const abort = new AbortController();
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => abort.abort());
 

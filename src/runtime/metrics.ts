@@ -95,3 +95,10 @@ export const eventMetrics = {
     () => new Counter({ name: "berth_events_suppressed_total", help: "Kubernetes events not sent because of de-duplication rate limits", labelNames: ["reason"] }),
   ),
 };
+
+export const kubeRequestMetrics = {
+  requests: once(
+    "berth_kube_requests_total",
+    () => new Counter({ name: "berth_kube_requests_total", help: "Requests to the Kubernetes API server by verb and resource (watches counted when opened)", labelNames: ["verb", "resource"] }),
+  ),
+};
