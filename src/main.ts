@@ -6,8 +6,6 @@ import { KubeClient, defaultKubeConfig } from "./kube/client.ts";
 import { createLogger } from "./log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { apiDeps, startAggregatedApi, startApi } from "./api/start.ts";
-import { routerCommand } from "./router/command.ts";
-import { gitCommand } from "./git/command.ts";
 import { setupControllers } from "./controllers/all.ts";
 import { collectDefaultMetrics } from "prom-client";
 import { kubeRequestMetrics } from "./runtime/metrics.ts";
@@ -15,8 +13,9 @@ import { resourceOfPath } from "./kube/request-resource.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command = "run"] = argv;
-  if (command === "router") return routerCommand(argv.slice(1));
-  if (command === "git") return gitCommand(argv.slice(1));
+  // Each command loads only its own room (the git endpoint's SSH library costs `berth run` ~14 MiB).
+  if (command === "router") return (await import("./router/command.ts")).routerCommand(argv.slice(1));
+  if (command === "git") return (await import("./git/command.ts")).gitCommand(argv.slice(1));
   if (command !== "run") {
     process.stderr.write("usage: berth run [--no-controllers] [--no-api]\n       berth router [--port N] [--listen ADDRESS]... [--apps-domain DOMAIN]\n       berth git [--port N] [--listen ADDRESS]\n");
     return 2;

@@ -9,6 +9,7 @@ import { Types } from "../kube/resource.ts";
 import type { Logger } from "../log.ts";
 import { rfc3339 } from "./conditions.ts";
 import { eventMetrics } from "./metrics.ts";
+import { TokenBuckets } from "./token-buckets.ts";
 
 export type EventType = "Normal" | "Warning";
 
@@ -18,11 +19,6 @@ interface Seen {
   count: number;
   lastWrite: number;
   firstTimestamp: string;
-}
-
-interface Bucket {
-  tokens: number;
-  at: number;
 }
 
 export interface EventRecorderOptions {
@@ -35,11 +31,9 @@ export interface EventRecorderOptions {
 
 export class EventRecorder {
   private readonly seen = new Map<string, Seen>();
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: TokenBuckets;
   private readonly component: string;
   private readonly repeatIntervalMs: number;
-  private readonly burst: number;
-  private readonly refillEveryMs: number;
 
   constructor(
     private readonly client: KubeClient,
@@ -48,8 +42,7 @@ export class EventRecorder {
   ) {
     this.component = o.component ?? "berth-controller";
     this.repeatIntervalMs = o.repeatIntervalMs ?? 30_000;
-    this.burst = o.burst ?? 25;
-    this.refillEveryMs = o.refillEveryMs ?? 300_000;
+    this.buckets = new TokenBuckets(o.burst ?? 25, o.refillEveryMs ?? 300_000);
   }
 
   /** Records an event; never throws (events are best effort). */
@@ -61,7 +54,7 @@ export class EventRecorder {
     try {
       if (prev) {
         prev.count++;
-        if (now - prev.lastWrite < this.repeatIntervalMs || !this.take(uid, now)) {
+        if (now - prev.lastWrite < this.repeatIntervalMs || !this.buckets.take(uid, now)) {
           eventMetrics.suppressed.inc({ reason });
           return;
         }
@@ -69,7 +62,7 @@ export class EventRecorder {
         await this.client.mergePatch(Types.Event, prev.namespace, prev.name, { count: prev.count, lastTimestamp: rfc3339(new Date(now)) });
         return;
       }
-      if (!this.take(uid, now)) {
+      if (!this.buckets.take(uid, now)) {
         eventMetrics.suppressed.inc({ reason });
         return;
       }
@@ -100,18 +93,5 @@ export class EventRecorder {
     } catch (e) {
       this.log.warn("could not record event", { reason, error: String(e) });
     }
-  }
-
-  private take(uid: string, now: number): boolean {
-    const b = this.buckets.get(uid) ?? { tokens: this.burst, at: now };
-    const refill = Math.floor((now - b.at) / this.refillEveryMs);
-    if (refill > 0) {
-      b.tokens = Math.min(this.burst, b.tokens + refill);
-      b.at = now;
-    }
-    this.buckets.set(uid, b);
-    if (b.tokens <= 0) return false;
-    b.tokens--;
-    return true;
   }
 }
