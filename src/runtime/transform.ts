@@ -1,6 +1,6 @@
 // What the caches keep of an object, as controller-runtime users set with cache transforms:
 // managedFields (often half an object's bytes) and kubectl's last-applied copy are for writers,
-// never read from a cache; of Pods and Deployments, only what Berth's controllers and API read.
+// never read from a cache; of Pods, Deployments and Events, only what Berth's controllers and API read.
 // A cached object is never written back, so a trimmed one cannot lose a field on the server.
 import type { KubeObject, ResourceType } from "../kube/resource.ts";
 
@@ -39,9 +39,27 @@ export function trimDeployment(obj: KubeObject): KubeObject {
   return { ...d, spec: { replicas: d.spec?.replicas, ...(d.spec?.paused ? { paused: true } : {}) } } as KubeObject;
 }
 
+type EventShape = KubeObject & { involvedObject?: { kind?: string; name?: string; namespace?: string } } & Record<string, unknown>;
+
+/** Of an Event: what its log line shows (object, type, reason, message, times); not its source, series or related object. */
+export function trimEvent(obj: KubeObject): KubeObject {
+  const e = obj as EventShape;
+  const { name, namespace, uid, resourceVersion, creationTimestamp } = e.metadata;
+  const o = e.involvedObject;
+  const keep = ["type", "reason", "message", "lastTimestamp", "eventTime", "firstTimestamp"].filter((k) => e[k] !== undefined && e[k] !== null);
+  return {
+    apiVersion: e.apiVersion,
+    kind: e.kind,
+    metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
+    involvedObject: { kind: o?.kind, name: o?.name, namespace: o?.namespace },
+    ...Object.fromEntries(keep.map((k) => [k, e[k]])),
+  } as KubeObject;
+}
+
 /** The transform the shared caches apply to objects of this type. */
 export function transformFor(type: ResourceType): Transform {
   if (type.group === "" && type.plural === "pods") return trimPod;
   if (type.group === "apps" && type.plural === "deployments") return trimDeployment;
+  if (type.group === "" && type.plural === "events") return trimEvent;
   return stripManagedFields;
 }

@@ -3,7 +3,6 @@
 // the caller's jobs and their pods, from position counter; the log restarts when nobody asked
 // for 5 s).
 import type { FastifyInstance } from "fastify";
-import type { App } from "../../model/kinds.ts";
 import type { ApiDeps } from "../deps.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { canSeeApp } from "../identity/principal.ts";
@@ -16,11 +15,15 @@ export const RESULTS_IDLE_MS = 5_000;
 
 const when = (e: KubeEvent) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata.creationTimestamp ?? "";
 
-/** Whether the event is about the app or one of its children (named "<app>-...") in its namespace. */
-export function concerns(e: KubeEvent, app: App): boolean {
-  const o = e.involvedObject;
-  const name = app.metadata.name ?? "";
-  return !!o && o.namespace === app.metadata.namespace && (o.name === name || !!o.name?.startsWith(`${name}-`));
+/**
+ * Whether an event of the apps' namespace is about one of these apps or one of its children
+ * (named "<app>-..."): the involved object's name, or one of its prefixes ending before a "-",
+ * is an app's name.
+ */
+export function aboutOneOf(e: KubeEvent, appNames: ReadonlySet<string>): boolean {
+  const name = e.involvedObject?.name ?? "";
+  for (let dash = name.indexOf("-"); dash >= 0; dash = name.indexOf("-", dash + 1)) if (appNames.has(name.slice(0, dash))) return true;
+  return appNames.has(name);
 }
 
 export const eventMessage = (e: KubeEvent) => `${when(e)} ${e.type ?? "Normal"} ${e.involvedObject?.kind ?? ""}/${e.involvedObject?.name ?? ""} ${e.reason ?? ""}: ${e.message ?? ""}`;
@@ -55,11 +58,16 @@ export function eventRoutes(s: FastifyInstance, deps: ApiDeps): void {
     const session = sessions.get(p.tokenHash) ?? { since: new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z"), seen: now };
     session.seen = now;
     sessions.set(p.tokenHash, session);
-    const mine = deps.apps.apps().filter((a) => canSeeApp(p, a));
-    const messages = deps.cluster
-      .eventInformer()
-      .store.list()
-      .filter((e) => when(e) >= session.since && mine.some((a) => concerns(e, a)))
+    // The caller's apps by namespace; events looked up by their object's namespace (indexed).
+    const mine = new Map<string, Set<string>>();
+    for (const a of deps.apps.apps()) {
+      if (!canSeeApp(p, a)) continue;
+      const ns = a.metadata.namespace ?? "";
+      mine.set(ns, (mine.get(ns) ?? new Set()).add(a.metadata.name ?? ""));
+    }
+    const events = deps.cluster.eventInformer().store;
+    const messages = [...mine]
+      .flatMap(([ns, names]) => events.byIndex("namespace", ns).filter((e) => when(e) >= session.since && aboutOneOf(e, names)))
       .sort((a, b) => when(a).localeCompare(when(b)) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""))
       .map(eventMessage);
     return { counter: messages.length, messages: messages.slice(Math.min(counter, messages.length)) };

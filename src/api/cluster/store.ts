@@ -119,7 +119,7 @@ export class ClusterStore {
   ) {
     this.settingsInformer();
     this.secretInformer().addIndex("team", (s) => [s.metadata.labels?.[ClusterLabels.team] ?? ""]);
-    this.eventInformer();
+    this.eventInformer().addIndex("namespace", (e) => [e.involvedObject?.namespace ?? ""]);
     const pods = informers.informerFor<Pod>(Types.Pod, { labelSelector: `${Labels.managedBy}=berth` });
     this.feed = new ChangeFeed([informers.informerFor<App>(BerthTypes.App) as unknown as Informer, pods as unknown as Informer]);
     feeds.add(this.feed);

@@ -7,6 +7,7 @@ import { clusterDialect } from "../../../src/api/cluster/dialect.ts";
 import { deisDialect } from "../../../src/api/deis/dialect.ts";
 import { tsuruDialect } from "../../../src/api/tsuru/dialect.ts";
 import { jobView, podState, summarize } from "../../../src/api/cluster/job-routes.ts";
+import { aboutOneOf } from "../../../src/api/cluster/event-routes.ts";
 import { defaultSettings, settingsSchema, validateSettings } from "../../../src/model/cluster-settings.ts";
 import { defaultLoggerKeys, jobProcesses, secretObjectName, teamSecretValues } from "../../../src/model/cluster-settings.ts";
 import { jobPool } from "../../../src/reconcilers/cluster-settings.ts";
@@ -114,5 +115,20 @@ describe("cluster-api dialect (unit)", () => {
       status: "dead",
       taskGroups: [{ name: "web", count: 2, countInit: 2, countMax: 7, summary: { queued: 0, complete: 0, failed: 0, running: 1, starting: 0, lost: 0 } }],
     });
+  });
+});
+
+describe("cluster-api events of the caller's apps", () => {
+  const event = (name: string) => ({ metadata: { name: `${name}.1` }, involvedObject: { kind: "Pod", name, namespace: "ns" } });
+
+  it("are those about an app or a child named <app>-...", () => {
+    const apps = new Set(["web", "web-api"]);
+    expect(aboutOneOf(event("web"), apps)).to.equal(true);
+    expect(aboutOneOf(event("web-7d9f-abcde"), apps)).to.equal(true);
+    expect(aboutOneOf(event("web-api-5c-x"), apps)).to.equal(true);
+    expect(aboutOneOf(event("webapp-1"), apps)).to.equal(false);
+    expect(aboutOneOf(event("other-web"), apps)).to.equal(false);
+    expect(aboutOneOf(event("we"), apps)).to.equal(false);
+    expect(aboutOneOf({ metadata: { name: "x" } }, apps)).to.equal(false);
   });
 });

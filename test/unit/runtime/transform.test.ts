@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { KubeObject } from "../../../src/kube/resource.ts";
 import { Types } from "../../../src/kube/resource.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
-import { stripManagedFields, transformFor, trimDeployment, trimPod } from "../../../src/runtime/transform.ts";
+import { stripManagedFields, transformFor, trimDeployment, trimEvent, trimPod } from "../../../src/runtime/transform.ts";
 
 const meta = {
   name: "a",
@@ -55,9 +55,40 @@ describe("cache transforms", () => {
     expect(out.status).to.deep.equal({ readyReplicas: 1, observedGeneration: 3 });
   });
 
-  it("are chosen by type: Pods and Deployments trimmed, every other kind stripped of managedFields", () => {
+  it("keep of an Event its object, type, reason, message and times", () => {
+    const e = {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { ...structuredClone(meta), uid: "e1", creationTimestamp: "2026-01-01T00:00:00Z" },
+      involvedObject: { apiVersion: "v1", kind: "Pod", name: "web-1", namespace: "ns", uid: "p1", resourceVersion: "5", fieldPath: "spec.containers{web}" },
+      type: "Normal",
+      reason: "Scheduled",
+      message: "Successfully assigned ns/web-1 to n1",
+      firstTimestamp: "2026-01-01T00:00:00Z",
+      lastTimestamp: "2026-01-01T00:00:01Z",
+      eventTime: null,
+      count: 1,
+      source: { component: "default-scheduler" },
+      reportingComponent: "default-scheduler",
+      reportingInstance: "",
+    } as unknown as KubeObject;
+    expect(trimEvent(e)).to.deep.equal({
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name: "a", namespace: "ns", uid: "e1", resourceVersion: "9", creationTimestamp: "2026-01-01T00:00:00Z" },
+      involvedObject: { kind: "Pod", name: "web-1", namespace: "ns" },
+      type: "Normal",
+      reason: "Scheduled",
+      message: "Successfully assigned ns/web-1 to n1",
+      firstTimestamp: "2026-01-01T00:00:00Z",
+      lastTimestamp: "2026-01-01T00:00:01Z",
+    });
+  });
+
+  it("are chosen by type: Pods, Deployments and Events trimmed, every other kind stripped of managedFields", () => {
     expect(transformFor(Types.Pod)).to.equal(trimPod);
     expect(transformFor(Types.Deployment)).to.equal(trimDeployment);
+    expect(transformFor(Types.Event)).to.equal(trimEvent);
     expect(transformFor(BerthTypes.App)).to.equal(stripManagedFields);
     expect(transformFor(Types.Service)).to.equal(stripManagedFields);
   });
