@@ -65,7 +65,7 @@ export function eventRoutes(s: FastifyInstance, deps: ApiDeps): void {
       const ns = a.metadata.namespace ?? "";
       mine.set(ns, (mine.get(ns) ?? new Set()).add(a.metadata.name ?? ""));
     }
-    const events = deps.cluster.eventInformer().store;
+    const events = (await deps.cluster.events()).store;
     const messages = [...mine]
       .flatMap(([ns, names]) => events.byIndex("namespace", ns).filter((e) => when(e) >= session.since && aboutOneOf(e, names)))
       .sort((a, b) => when(a).localeCompare(when(b)) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""))

@@ -119,7 +119,6 @@ export class ClusterStore {
   ) {
     this.settingsInformer();
     this.secretInformer().addIndex("team", (s) => [s.metadata.labels?.[ClusterLabels.team] ?? ""]);
-    this.eventInformer().addIndex("namespace", (e) => [e.involvedObject?.namespace ?? ""]);
     const pods = informers.informerFor<Pod>(Types.Pod, { labelSelector: `${Labels.managedBy}=berth` });
     this.feed = new ChangeFeed([informers.informerFor<App>(BerthTypes.App) as unknown as Informer, pods as unknown as Informer]);
     feeds.add(this.feed);
@@ -131,8 +130,16 @@ export class ClusterStore {
   private secretInformer() {
     return this.informers.informerFor<Secret>(Types.Secret, { namespace: this.namespace, labelSelector: ClusterLabels.secret });
   }
-  eventInformer() {
-    return this.informers.informerFor<KubeEvent>(Types.Event);
+  /**
+   * The cluster's Events, indexed by their object's namespace: cached from the first call that
+   * reads them (GET /v1/events/results), not before, so operators whose users never ask do not
+   * hold every Event of the cluster (three or more per app rollout) in memory.
+   */
+  async events(): Promise<Informer<KubeEvent>> {
+    const inf = this.informers.informerFor<KubeEvent>(Types.Event);
+    inf.addIndex("namespace", (e) => [e.involvedObject?.namespace ?? ""]);
+    await inf.waitForSync();
+    return inf;
   }
 
   /** The team's ClusterSettings spec as cached (an empty one when the team never wrote any). */
