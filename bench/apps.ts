@@ -3,13 +3,17 @@
 // - plain: the Deployments, Services and Secrets of N apps written directly;
 // - fair: exactly the writes Berth makes per App, made directly (the App, its Release, env
 //   Secret, Deployment and Service, one status update), so the ratio to it is Berth's own overhead.
-// Then the operator's API requests per App (by verb and resource), its RSS and heap with the N
-// Apps cached, and a restart: a new manager's time to caches synced and every App reconciled
-// once, and the writes it made doing so (nothing changed, so none are due).
-// Order: plain ceiling, Berth, restart, fair ceiling; so 3 x N pods must fit (KWOK nodes are
-// resized for them). Every wait fails with a reason when nothing moves for BENCH_STALL_S (120) s.
-// Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000; BENCH_FAIR=0 skips the fair ceiling,
-// BENCH_WORKERS sets the App controller's workers, default 8)
+// Berth's phase runs the App controller in this process, counting its API requests per App (by
+// verb and resource) and restarting it over the N Ready Apps; then bench/operator-process.ts runs
+// `berth run` compiled, in its own process, over the same Apps: restart to every App confirmed
+// and its writes, RSS and heap with the N Apps cached, API reads against a direct LIST.
+// Apps are spread over namespaces of BENCH_PER_NAMESPACE (1,000), every phase alike.
+// Order: plain ceiling, Berth, restart, operator process, fair ceiling; so 3 x N pods must fit
+// (KWOK nodes are resized for them). Figures are printed as each phase ends; long waits print
+// their progress every BENCH_PROGRESS_S (60) s and fail with a reason when nothing moves for
+// BENCH_STALL_S (120) s. BENCH_KEEP=1 leaves the namespaces (to run the operator process again).
+// Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000, 10000; BENCH_FAIR=0 skips the fair ceiling,
+// BENCH_WORKERS sets the App controller's workers, default 32: as many as the ceilings' writers in flight)
 import { execFileSync, spawnSync } from "node:child_process";
 import { setupAppController } from "../src/controllers/app-controller.ts";
 import { setupPoolController } from "../src/controllers/pool-controller.ts";
@@ -33,7 +37,7 @@ import { client, heapMB, namespace, pool, report } from "./support.ts";
 
 const N = Number(process.env.BENCH_N ?? 100);
 const WIDTH = 32;
-const CONCURRENCY = Number(process.env.BENCH_WORKERS ?? 8);
+const CONCURRENCY = Number(process.env.BENCH_WORKERS ?? WIDTH);
 /** BENCH_FAIR=0 skips the fair ceiling (a shorter run: 2 x N pods, about two thirds of the time). */
 const FAIR = process.env.BENCH_FAIR !== "0";
 const seconds = (ms: number) => ms / 1000;

@@ -70,7 +70,7 @@ const operator = spawn(process.execPath, [`${root}dist/main.js`, "run"], {
     BERTH_METRICS_HOST: "127.0.0.1",
     BERTH_METRICS_PORT: String(metricsPort),
     BERTH_LEADER_ELECT: "false",
-    BERTH_CONCURRENCY: process.env.BENCH_WORKERS ?? "8",
+    BERTH_CONCURRENCY: process.env.BENCH_WORKERS ?? "32",
     BERTH_LOG_LEVEL: "warn",
   },
   stdio: ["ignore", "inherit", "inherit"],
