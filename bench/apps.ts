@@ -123,13 +123,13 @@ try {
   let written = 0;
   const stopSaying = sayProgress("plain ceiling: apps written", N, () => written);
   await pool(N, WIDTH, async (i) => {
-    written++;
     await c.create(Types.Secret, { metadata: { name: `d-${i}-v1-env`, namespace: direct.of(i) }, data: { A: "MQ==" } });
     await c.create(Types.Deployment, {
       metadata: { name: `d-${i}-web`, namespace: direct.of(i) },
       spec: { replicas: 1, selector: { matchLabels: labels(i) }, template: { metadata: { labels: labels(i) }, spec: { containers: [{ name: "web", image: "nginx", envFrom: [{ secretRef: { name: `d-${i}-v1-env` } }] }] } } },
     });
     await c.create(Types.Service, { metadata: { name: `d-${i}-web`, namespace: direct.of(i) }, spec: { selector: labels(i), ports: [{ port: 80 }] } });
+    written++;
   });
   stopSaying();
   const directAccepted = performance.now() - t0;

@@ -110,14 +110,13 @@ try {
     return token ? 1 : 0;
   }, async () => "login refused", 30_000, 250);
   const auth = { Authorization: `bearer ${token}` };
-  let listed = 0;
   const get = async (url: string) => {
     const r = await fetch(url, { headers: auth });
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
     return r;
   };
   await new Promise((r) => setTimeout(r, 1000)); // the admin flag reaches the API's cache
-  listed = ((await (await get(`${api}/1.0/apps`)).json()) as unknown[]).length;
+  const listed = ((await (await get(`${api}/1.0/apps`)).json()) as unknown[]).length;
   const pages = Math.ceil(N / PAGE);
   const list = await loadFor(SECONDS, WIDTH, async () => (await get(`${api}/1.0/apps`)).arrayBuffer());
   const directList = await loadFor(SECONDS, WIDTH, () => c.list(BerthTypes.App));
