@@ -2,17 +2,20 @@
 // (one process each) to all Ready, beside two ceilings measured in the same run:
 // - plain: the Deployments, Services and Secrets of N apps written directly;
 // - fair: exactly the writes Berth makes per App, made directly (the App, its Release, env
-//   Secret, Deployment and Service, one status update), so the ratio to it is Berth's own overhead.
+//   Secret, Deployment and Service, one status update), so the ratio to it is Berth's own overhead;
+//   with as many writers in flight as Berth's run (32 creating Apps + the App workers).
 // Berth's phase runs the App controller in this process, counting its API requests per App (by
 // verb and resource) and restarting it over the N Ready Apps; then bench/operator-process.ts runs
 // `berth run` compiled, in its own process, over the same Apps: restart to every App confirmed
 // and its writes, RSS and heap with the N Apps cached, API reads against a direct LIST.
 // Apps are spread over namespaces of BENCH_PER_NAMESPACE (1,000), every phase alike.
-// Order: plain ceiling, Berth, restart, operator process, fair ceiling; so 3 x N pods must fit
-// (KWOK nodes are resized for them). Figures are printed as each phase ends; long waits print
+// Order: plain ceiling, Berth, restart, operator process, fair ceiling. Each fleet is deleted
+// (untimed) before the next is written, so every phase starts on a cluster without the others'
+// objects and N pods must fit (KWOK nodes are resized for them). Figures are printed as each phase ends; long waits print
 // their progress every BENCH_PROGRESS_S (60) s and fail with a reason when nothing moves for
 // BENCH_STALL_S (120) s. BENCH_KEEP=1 leaves the namespaces (to run the operator process again).
 // Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000, 10000; BENCH_FAIR=0 skips the fair ceiling,
+// BENCH_PLAIN=0 the plain one,
 // BENCH_WORKERS sets the App controller's workers, default 32: as many as the ceilings' writers in flight)
 import { execFileSync, spawnSync } from "node:child_process";
 import { setupAppController } from "../src/controllers/app-controller.ts";
@@ -32,7 +35,7 @@ import { Informer } from "../src/runtime/informer.ts";
 import { Manager } from "../src/runtime/manager.ts";
 import { updateStatus } from "../src/runtime/status.ts";
 import { ensurePodRoom } from "./capacity.ts";
-import { notReady, pendingPods, sayProgress, waitForCount } from "./progress.ts";
+import { STALL_MS, notReady, pendingPods, sayProgress, waitForCount } from "./progress.ts";
 import { client, heapMB, namespace, pool, report } from "./support.ts";
 
 const N = Number(process.env.BENCH_N ?? 100);
@@ -40,13 +43,15 @@ const WIDTH = 32;
 const CONCURRENCY = Number(process.env.BENCH_WORKERS ?? WIDTH);
 /** BENCH_FAIR=0 skips the fair ceiling (a shorter run: 2 x N pods, about two thirds of the time). */
 const FAIR = process.env.BENCH_FAIR !== "0";
+/** BENCH_PLAIN=0 skips the plain ceiling (Berth against the fair ceiling only). */
+const PLAIN = process.env.BENCH_PLAIN !== "0";
 const seconds = (ms: number) => ms / 1000;
 const mib = (bytes: number) => bytes / 1024 / 1024;
 const appSpec = { image: "nginx:1.27", processes: [{ name: "web", ports: [{ port: 80 }] }], env: [{ name: "A", value: "1" }] };
 
 execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", new URL("../crds/", import.meta.url).pathname], { stdio: "ignore" });
 const c = await client();
-console.log(`room: ${await ensurePodRoom(c, (FAIR ? 3 : 2) * N)}`); // plain, Berth's and the fair ceiling's pods
+console.log(`room: ${await ensurePodRoom(c, N)}`); // one fleet's pods at a time
 const phase = (what: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${what}`);
 const namespaces: string[] = [];
 /**
@@ -63,6 +68,22 @@ async function spread(prefix: string): Promise<Spread> {
   namespaces.push(...names);
   const set = new Set(names);
   return { names, of: (i) => names[Math.floor(i / PER_NAMESPACE)]!, has: (ns) => ns !== undefined && set.has(ns) };
+}
+/**
+ * Deletes the group's namespaces and waits (untimed) until their pods and the namespaces are
+ * gone, so the next phase does not share the control plane with this one's leftovers.
+ */
+async function clear(group: Spread, what: string): Promise<void> {
+  phase(`clearing ${what}: ${group.names.length} namespaces`);
+  for (const n of group.names) await c.delete(Types.Namespace, undefined, n).catch(() => undefined);
+  const podsIn = async (n: string) => {
+    const page = await c.list(Types.Pod, { namespace: n, limit: 1 });
+    return page.items.length + (page.metadata.remainingItemCount ?? 0);
+  };
+  const left = async () => (await Promise.all(group.names.map(async (n) => ((await c.getOrUndefined(Types.Namespace, undefined, n)) ? 1 + (await podsIn(n)) : 0)))).reduce((a, b) => a + b, 0);
+  const target = N + group.names.length;
+  await waitForCount(`clearing ${what}: pods and namespaces gone`, target, async () => target - (await left()), async () => `${await left()} pods and namespaces left`, STALL_MS, 2000);
+  for (const n of group.names) namespaces.splice(namespaces.indexOf(n), 1);
 }
 const pendingIn = async (group: Spread) => (await Promise.all(group.names.map((n) => pendingPods(c, n)))).join("\n");
 
@@ -103,7 +124,8 @@ async function fairCeiling(): Promise<{ accepted: number; ready: number }> {
   const t0 = performance.now();
   let done = 0;
   const stop = sayProgress("fair ceiling: Apps written", N, () => done);
-  await pool(N, WIDTH, async (i) => {
+  // As many writers in flight as Berth's run has: the Apps' creators and the App workers.
+  await pool(N, WIDTH + CONCURRENCY, async (i) => {
     await fairWrites(fairClient, fairNs.of(i), i);
     done++;
   });
@@ -114,12 +136,12 @@ async function fairCeiling(): Promise<{ accepted: number; ready: number }> {
   return { accepted, ready: performance.now() - t0 };
 }
 
-try {
-  // Ceiling 1, plain: the children of N apps written directly.
+/** The children of N apps (Secret, Deployment, Service) written directly, until all are available. */
+async function plainCeiling(): Promise<{ accepted: number; ready: number }> {
   phase(`plain ceiling: ${N} Deployments, Services, Secrets`);
   const direct = await spread("bench-direct");
   const labels = (i: number) => ({ app: `d-${i}` });
-  let t0 = performance.now();
+  const t0 = performance.now();
   let written = 0;
   const stopSaying = sayProgress("plain ceiling: apps written", N, () => written);
   await pool(N, WIDTH, async (i) => {
@@ -132,10 +154,25 @@ try {
     written++;
   });
   stopSaying();
-  const directAccepted = performance.now() - t0;
+  const accepted = performance.now() - t0;
   // ... and until the cluster has them all running (the same controllers, scheduler and KWOK work Berth waits for).
   await deploymentsAvailable(direct, "plain ceiling: Deployments available");
-  const directReady = performance.now() - t0;
+  const ready = performance.now() - t0;
+  await clear(direct, "the plain ceiling");
+  return { accepted, ready };
+}
+
+try {
+  // Ceiling 1, plain (BENCH_PLAIN=0 skips it, for a shorter run that keeps the fair ceiling).
+  const plain = PLAIN ? await plainCeiling() : undefined;
+  const plainFigures = (allReady: number): Record<string, number | string> =>
+    plain
+      ? {
+          "plain ceiling: accepted (s)": seconds(plain.accepted),
+          "plain ceiling: -> all Deployments available (s)": seconds(plain.ready),
+          "Berth / plain ceiling (available)": allReady / plain.ready,
+        }
+      : { "plain ceiling": "not measured (BENCH_PLAIN=0)" };
 
   // Berth: N Apps through the operator.
   phase(`Berth: ${N} Apps`);
@@ -159,7 +196,7 @@ try {
     peakRss = Math.max(peakRss, mib(m.rss));
   }, 100);
   const creator = await client(); // the "kubectl apply" side, not counted as operator requests
-  t0 = performance.now();
+  let t0 = performance.now();
   const stopCreating = sayProgress("Berth: Apps created", N, () => appsIn(manager).length);
   await pool(N, WIDTH, (i) => creator.create<App>(BerthTypes.App, { metadata: { name: `a-${i}`, namespace: ns.of(i) }, spec: appSpec }));
   stopCreating();
@@ -208,9 +245,7 @@ try {
 
   report(`apps (${N} Apps, one process each, ${CONCURRENCY} workers)`, {
     "Apps created -> all Ready (s)": seconds(allReady),
-    "plain ceiling: accepted (s)": seconds(directAccepted),
-    "plain ceiling: -> all Deployments available (s)": seconds(directReady),
-    "Berth / plain ceiling (available)": allReady / directReady,
+    ...plainFigures(allReady),
     "operator API requests per App": total / N,
     ...Object.fromEntries([...byVerb].map(([v, n]) => [`  ${v} per App`, n / N])),
     ...Object.fromEntries(perResource.map(([k, n]) => [`    ${k} per App`, n / N])),
@@ -234,15 +269,17 @@ try {
   if (child.status !== 0) console.log(`operator process: failed (exit ${child.status ?? child.signal}); BENCH_KEEP=1 keeps the namespaces to run bench/operator-process.ts again`);
 
   // Ceiling 2, fair: Berth's writes per App, made directly, with no operator running (after
-  // Berth's run: Apps made before would be Berth's to reconcile once it starts, and deleting
-  // them takes the namespace controller minutes).
+  // Berth's run, on a cluster cleared of Berth's fleet: Apps made before would be Berth's to
+  // reconcile once it starts). BENCH_KEEP=1 keeps Berth's fleet, so the fair ceiling then
+  // shares the cluster with it.
+  if (process.env.BENCH_KEEP !== "1") await clear(ns, "Berth's fleet");
   if (FAIR) {
     const fair = await fairCeiling();
     report(`fair ceiling (${N} Apps' writes made directly)`, {
       "fair ceiling: accepted (s)": seconds(fair.accepted),
       "fair ceiling: -> all Deployments available (s)": seconds(fair.ready),
       "Berth / fair ceiling (available)": allReady / fair.ready,
-      "Berth / plain ceiling (available)": allReady / directReady,
+      ...plainFigures(allReady),
     });
   }
 } finally {

@@ -93,8 +93,24 @@ try {
   const writes = (text: string) => sample(text, "berth_kube_requests_total") - sample(text, "berth_kube_requests_total", { verb: "GET" });
   const startWrites = writes(afterStart);
   const startReads = sample(afterStart, "berth_kube_requests_total", { verb: "GET" });
+  /** Which writes were made ("PATCH apps/status × 1, ..."), so a write on restart can be traced. */
+  const writesMade = afterStart
+    .split("\n")
+    .map((line) => /^berth_kube_requests_total\{(?=.*verb="([A-Z]+)")(?=.*resource="([^"]*)").*\} (\S+)$/.exec(line))
+    .filter((m) => m && m[1] !== "GET" && Number(m[3]) > 0)
+    .map((m) => `${m![1]} ${m![2]} × ${m![3]}`)
+    .join(", ");
   await new Promise((r) => setTimeout(r, 2000));
-  const settled = { ...rss(pid), heap: mib(sample(await metrics(), "nodejs_heap_size_used_bytes")) };
+  const settledText = await metrics();
+  const settled = { ...rss(pid), heap: mib(sample(settledText, "nodejs_heap_size_used_bytes")) };
+  /** What the caches hold ("apps 10000, pods 10000, ..."), largest first: what the memory figures are made of. */
+  const cached = settledText
+    .split("\n")
+    .map((line) => /^berth_cache_objects\{resource="([^"]+)"\} (\S+)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && Number(m[2]) > 0)
+    .sort((a, b) => Number(b[2]) - Number(a[2]))
+    .map((m) => `${m[1]} ${m[2]}`)
+    .join(", ");
 
   // API reads, as an administrator: the first user becomes one, or is made one.
   const email = `bench-${namespaces[0]}@example.com`;
@@ -131,9 +147,11 @@ try {
     "restart: start -> caches synced (s)": synced / 1000,
     "restart: start -> every App reconciled (s)": confirmed / 1000,
     "restart: writes": startWrites,
+    ...(startWrites ? { "restart: writes made": writesMade } : {}),
     "restart: reads (LIST + WATCH + GET)": startReads,
     "RSS with N Apps cached (MiB)": settled.now,
     "heap used with N Apps cached (MiB)": settled.heap,
+    "objects cached": cached,
     "RSS after API reads (MiB)": afterReads.now,
     "heap used after API reads (MiB)": afterReads.heap,
     "peak RSS (MiB)": afterReads.peak,

@@ -48,12 +48,14 @@ export function setupAppController(mgr: Manager, concurrency: number, secretName
     .withOptions({ concurrency });
   // Every Secret the reconciler reads triggers it: the private environment (labelled with its
   // app) and the credentials of bound instances (labelled with their instance). Cluster-wide,
-  // or in each of secretNamespaces where RBAC grants Secrets only there.
+  // or in each of secretNamespaces where RBAC grants Secrets only there. Not the releases'
+  // environment Secrets (labelled with their release too): immutable, one per release, read
+  // only when rolling out; caching them would hold every release's environment in memory.
   for (const namespace of secretNamespaces.length ? secretNamespaces : [undefined]) {
     b.watches(Types.Secret, (s) => {
       const app = s.metadata.labels?.[Labels.app];
       return app ? [{ namespace: s.metadata.namespace, name: app }] : [];
-    }, { namespace, labelSelector: Labels.app });
+    }, { namespace, labelSelector: `${Labels.app},!${Labels.release}` });
     b.watches(Types.Secret, (s) => bound({ metadata: { namespace: s.metadata.namespace, name: s.metadata.labels?.[Labels.instance] ?? "" } }), { namespace, labelSelector: Labels.instance });
   }
   for (const t of [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress]) b.owns(t, MANAGED);

@@ -41,7 +41,7 @@ export interface KubeObject {
 }
 
 export interface ObjectList<T extends KubeObject = KubeObject> {
-  metadata: { resourceVersion?: string; continue?: string };
+  metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
   items: T[];
 }
 

@@ -4,6 +4,7 @@ import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject, ResourceType } from "../kube/resource.ts";
 import type { Logger } from "../log.ts";
 import type { ReflectorOptions, Selector, StoreListener } from "./reflector.ts";
+import { cacheMetrics } from "./metrics.ts";
 import { Reflector } from "./reflector.ts";
 import type { IndexFunc } from "./store.ts";
 import { Store } from "./store.ts";
@@ -88,6 +89,13 @@ export class InformerFactory {
   start(signal: AbortSignal): void {
     this.signal = signal;
     for (const inf of this.informers.values()) inf.start(signal);
+    const untrack = cacheMetrics.track(() => this.sizes());
+    signal.addEventListener("abort", untrack, { once: true });
+  }
+
+  /** Objects cached per informer, by resource ("deployments.apps"). */
+  sizes(): { resource: string; objects: number }[] {
+    return [...this.informers.values()].map((i) => ({ resource: i.type.group ? `${i.type.plural}.${i.type.group}` : i.type.plural, objects: i.store.size }));
   }
 
   async waitForSync(): Promise<void> {

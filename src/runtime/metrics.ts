@@ -102,3 +102,28 @@ export const kubeRequestMetrics = {
     () => new Counter({ name: "berth_kube_requests_total", help: "Requests to the Kubernetes API server by verb and resource (watches counted when opened)", labelNames: ["verb", "resource"] }),
   ),
 };
+
+/** Per cache: its resource and how many objects it holds now. */
+export type CacheSizes = () => Iterable<{ resource: string; objects: number }>;
+const caches = new Set<CacheSizes>();
+
+export const cacheMetrics = {
+  objects: once(
+    "berth_cache_objects",
+    () =>
+      new Gauge({
+        name: "berth_cache_objects",
+        help: "Objects held in the shared informer caches, per resource (what the operator's memory grows with)",
+        labelNames: ["resource"],
+        collect() {
+          this.reset();
+          for (const sizes of caches) for (const { resource, objects } of sizes()) this.inc({ resource }, objects);
+        },
+      }),
+  ),
+  /** Reports a set of caches until the returned function is called. */
+  track(sizes: CacheSizes): () => void {
+    caches.add(sizes);
+    return () => caches.delete(sizes);
+  },
+};
