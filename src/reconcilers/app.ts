@@ -35,6 +35,8 @@ type Deployment = KubeObject & {
 type ObservedProcess = ProcessStatus & { total: number };
 
 const MANAGED = { labelSelector: `${Labels.managedBy}=berth` };
+/** Index of the children caches: "namespace/app" from the app label. */
+const OF_APP = "app";
 /** Only pods that have not started are cached (a handful, even with thousands of apps running). */
 export const PENDING_PODS = { labelSelector: `${Labels.managedBy}=berth`, fieldSelector: "status.phase=Pending" };
 export const APP_CHILDREN: ResourceType[] = [Types.Deployment, Types.Service, Types.HorizontalPodAutoscaler, Types.PodDisruptionBudget, Types.Ingress];
@@ -65,7 +67,10 @@ export class AppReconciler implements Reconciler {
     private readonly informers: InformerFactory,
     private readonly events: EventRecorder,
     private readonly statusWindowMs = STATUS_WINDOW_MS,
-  ) {}
+  ) {
+    // An App's children by "namespace/app": a reconcile reads its own, not its namespace's.
+    for (const t of APP_CHILDREN) this.cache(t, MANAGED).addIndex(OF_APP, (o) => (o.metadata.labels?.[Labels.app] ? [`${o.metadata.namespace}/${o.metadata.labels[Labels.app]}`] : []));
+  }
 
   private cache<T extends KubeObject>(t: ResourceType, selector = {}) {
     return this.informers.informerFor<T>(t, selector).store;
@@ -172,7 +177,7 @@ export class AppReconciler implements Reconciler {
   /** After a crash between creating a release and its Secret, the Secret is created here. */
   private async ensureReleaseSecret(r: Release, env: Record<string, string>): Promise<void> {
     if (this.knownSecrets.has(r.metadata.uid ?? "")) return;
-    const deps = this.cache<Deployment>(Types.Deployment, MANAGED).list(r.metadata.namespace).filter((d) => d.metadata.labels?.[Labels.app] === r.spec.app);
+    const deps = this.cache<Deployment>(Types.Deployment, MANAGED).byIndex(OF_APP, `${r.metadata.namespace}/${r.spec.app}`);
     const rolledOut = deps.length > 0 && deps.every((d) => d.metadata.labels?.[Labels.release] === `v${r.spec.version}`);
     if (rolledOut) return;
     if (!(await this.client.getOrUndefined(Types.Secret, r.metadata.namespace, r.spec.envSecretName))) {
@@ -210,9 +215,9 @@ export class AppReconciler implements Reconciler {
       for (const o of objs) await applyIfChanged(this.client, type, o, store.get(`${ns}/${o.metadata.name}`), this.recent);
       // Children of processes (or features) that are gone.
       const keep = new Set(objs.map((o) => o.metadata.name));
-      for (const existing of store.list(ns)) {
+      for (const existing of store.byIndex(OF_APP, `${ns}/${name}`)) {
         const owned = existing.metadata.ownerReferences?.some((r) => r.controller && r.kind === "App" && r.uid === app.metadata.uid);
-        if (owned && existing.metadata.labels?.[Labels.app] === name && !keep.has(existing.metadata.name)) {
+        if (owned && !keep.has(existing.metadata.name)) {
           await this.client.delete(type, ns, existing.metadata.name ?? "").catch(() => undefined);
         }
       }

@@ -1,5 +1,6 @@
-// The cache of one resource type: objects by key, plus named indexes (e.g. apps by pool,
-// tokens by hash). Reads return the stored objects: callers must not mutate them.
+// The cache of one resource type: objects by key, by namespace (as client-go's cache.NamespaceIndex),
+// plus named indexes (e.g. apps by pool, tokens by hash). Reads return the stored objects:
+// callers must not mutate them.
 import type { KubeObject } from "../kube/resource.ts";
 import { keyOf } from "../kube/resource.ts";
 
@@ -7,6 +8,8 @@ export type IndexFunc<T> = (obj: T) => string[];
 
 export class Store<T extends KubeObject = KubeObject> {
   private readonly items = new Map<string, T>();
+  /** namespace -> keys: a namespace's objects without a pass over every object cached. */
+  private readonly namespaces = new Map<string, Set<string>>();
   private readonly indexFuncs = new Map<string, IndexFunc<T>>();
   /** index name -> value -> keys */
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
@@ -24,8 +27,8 @@ export class Store<T extends KubeObject = KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.items.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    if (namespace === undefined) return [...this.items.values()];
+    return [...(this.namespaces.get(namespace) ?? [])].map((k) => this.items.get(k)!);
   }
 
   keys(): string[] {
@@ -48,6 +51,7 @@ export class Store<T extends KubeObject = KubeObject> {
     const old = this.items.get(key);
     if (old) this.unindex(key, old);
     this.items.set(key, obj);
+    if (obj.metadata.namespace) add(this.namespaces, obj.metadata.namespace, key);
     for (const [name, fn] of this.indexFuncs) for (const v of fn(obj)) add(this.indexes.get(name)!, v, key);
     return old;
   }
@@ -61,15 +65,18 @@ export class Store<T extends KubeObject = KubeObject> {
   }
 
   private unindex(key: string, obj: T): void {
+    if (obj.metadata.namespace) drop(this.namespaces, obj.metadata.namespace, key);
     for (const [name, fn] of this.indexFuncs) {
       const idx = this.indexes.get(name)!;
-      for (const v of fn(obj)) {
-        const set = idx.get(v);
-        set?.delete(key);
-        if (set?.size === 0) idx.delete(v);
-      }
+      for (const v of fn(obj)) drop(idx, v, key);
     }
   }
+}
+
+function drop(idx: Map<string, Set<string>>, value: string, key: string): void {
+  const set = idx.get(value);
+  set?.delete(key);
+  if (set?.size === 0) idx.delete(value);
 }
 
 function add(idx: Map<string, Set<string>>, value: string, key: string): void {

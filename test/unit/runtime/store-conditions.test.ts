@@ -27,6 +27,23 @@ describe("Store", () => {
     expect(() => s.byIndex("nope", "x")).to.throw(/no index named nope/);
   });
 
+  it("lists a namespace's objects from its namespace index, in step with upserts and removals", () => {
+    const s = new Store();
+    const at = (name: string, namespace: string, rv = "1") => ({ metadata: { name, namespace, resourceVersion: rv } });
+    s.upsert(at("a", "one"));
+    s.upsert(at("b", "one"));
+    s.upsert(at("a", "two"));
+    s.upsert({ metadata: { name: "cluster-wide" } });
+    expect(s.list("one").map((o) => o.metadata.name).sort()).to.deep.equal(["a", "b"]);
+    s.upsert(at("b", "one", "2"));
+    expect(s.list("one").find((o) => o.metadata.name === "b")?.metadata.resourceVersion).to.equal("2");
+    s.remove("one/a");
+    expect(s.list("one").map((o) => o.metadata.name)).to.deep.equal(["b"]);
+    expect(s.list("two").map((o) => o.metadata.name)).to.deep.equal(["a"]);
+    expect(s.list("three")).to.deep.equal([]);
+    expect(s.list()).to.have.length(3);
+  });
+
   it("indexes objects already present when an index is added later", () => {
     const s = new Store();
     s.upsert(app("a", "p1"));
