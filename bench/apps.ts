@@ -11,12 +11,13 @@
 // Apps are spread over namespaces of BENCH_PER_NAMESPACE (1,000), every phase alike.
 // Order: plain ceiling, Berth, restart, operator process, fair ceiling. Each fleet is deleted
 // (untimed) before the next is written, so every phase starts on a cluster without the others'
-// objects and N pods must fit (KWOK nodes are resized for them). Figures are printed as each phase ends; long waits print
-// their progress every BENCH_PROGRESS_S (60) s and fail with a reason when nothing moves for
-// BENCH_STALL_S (120) s. BENCH_KEEP=1 leaves the namespaces (to run the operator process again).
-// Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000, 10000; BENCH_FAIR=0 skips the fair ceiling,
-// BENCH_PLAIN=0 the plain one,
-// BENCH_WORKERS sets the App controller's workers, default 32: as many as the ceilings' writers in flight)
+// objects and N pods must fit (KWOK nodes are resized for them). Figures are printed as each
+// phase ends, and a summary at the end; long waits print their progress every BENCH_PROGRESS_S
+// (60) s and fail with a reason when nothing moves for BENCH_STALL_S (120) s. BENCH_KEEP=1
+// leaves Berth's namespaces (to run the operator process again).
+// Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000, 10000; BENCH_PHASES=berth,fair runs only
+// those phases; BENCH_WORKERS sets the App controller's workers, default 32: as many as the
+// ceilings' writers in flight)
 import { execFileSync, spawnSync } from "node:child_process";
 import { setupAppController } from "../src/controllers/app-controller.ts";
 import { setupPoolController } from "../src/controllers/pool-controller.ts";
@@ -41,10 +42,9 @@ import { client, heapMB, namespace, pool, report } from "./support.ts";
 const N = Number(process.env.BENCH_N ?? 100);
 const WIDTH = 32;
 const CONCURRENCY = Number(process.env.BENCH_WORKERS ?? WIDTH);
-/** BENCH_FAIR=0 skips the fair ceiling (a shorter run: 2 x N pods, about two thirds of the time). */
-const FAIR = process.env.BENCH_FAIR !== "0";
-/** BENCH_PLAIN=0 skips the plain ceiling (Berth against the fair ceiling only). */
-const PLAIN = process.env.BENCH_PLAIN !== "0";
+/** The phases to run, in this order: BENCH_PHASES (default "plain,berth,fair"). */
+const PHASES = new Set((process.env.BENCH_PHASES ?? "plain,berth,fair").split(",").map((p) => p.trim()));
+for (const p of PHASES) if (!["plain", "berth", "fair"].includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (plain, berth, fair)`);
 const seconds = (ms: number) => ms / 1000;
 const mib = (bytes: number) => bytes / 1024 / 1024;
 const appSpec = { image: "nginx:1.27", processes: [{ name: "web", ports: [{ port: 80 }] }], env: [{ name: "A", value: "1" }] };
@@ -162,18 +162,21 @@ async function plainCeiling(): Promise<{ accepted: number; ready: number }> {
   return { accepted, ready };
 }
 
-try {
-  // Ceiling 1, plain (BENCH_PLAIN=0 skips it, for a shorter run that keeps the fair ceiling).
-  const plain = PLAIN ? await plainCeiling() : undefined;
-  const plainFigures = (allReady: number): Record<string, number | string> =>
-    plain
-      ? {
-          "plain ceiling: accepted (s)": seconds(plain.accepted),
-          "plain ceiling: -> all Deployments available (s)": seconds(plain.ready),
-          "Berth / plain ceiling (available)": allReady / plain.ready,
-        }
-      : { "plain ceiling": "not measured (BENCH_PLAIN=0)" };
+type Timed = { accepted: number; ready: number };
+const plainFigures = (plain: Timed | undefined, allReady: number): Record<string, number | string> =>
+  plain
+    ? {
+        "plain ceiling: accepted (s)": seconds(plain.accepted),
+        "plain ceiling: -> all Deployments available (s)": seconds(plain.ready),
+        "Berth / plain ceiling (available)": allReady / plain.ready,
+      }
+    : {};
 
+/**
+ * Berth: N Apps through the operator (in this process, its requests counted), a restart over
+ * them, `berth run` compiled over them; then the fleet is cleared. Returns the time to all Ready.
+ */
+async function berthPhase(plain: Timed | undefined): Promise<number> {
   // Berth: N Apps through the operator.
   phase(`Berth: ${N} Apps`);
   const ns = await spread("bench-apps");
@@ -245,7 +248,7 @@ try {
 
   report(`apps (${N} Apps, one process each, ${CONCURRENCY} workers)`, {
     "Apps created -> all Ready (s)": seconds(allReady),
-    ...plainFigures(allReady),
+    ...plainFigures(plain, allReady),
     "operator API requests per App": total / N,
     ...Object.fromEntries([...byVerb].map(([v, n]) => [`  ${v} per App`, n / N])),
     ...Object.fromEntries(perResource.map(([k, n]) => [`    ${k} per App`, n / N])),
@@ -268,20 +271,25 @@ try {
   });
   if (child.status !== 0) console.log(`operator process: failed (exit ${child.status ?? child.signal}); BENCH_KEEP=1 keeps the namespaces to run bench/operator-process.ts again`);
 
-  // Ceiling 2, fair: Berth's writes per App, made directly, with no operator running (after
-  // Berth's run, on a cluster cleared of Berth's fleet: Apps made before would be Berth's to
-  // reconcile once it starts). BENCH_KEEP=1 keeps Berth's fleet, so the fair ceiling then
-  // shares the cluster with it.
+  // Cleared for the fair ceiling (Apps made before would be Berth's to reconcile once it
+  // starts); BENCH_KEEP=1 keeps the fleet, and the fair ceiling then shares the cluster with it.
   if (process.env.BENCH_KEEP !== "1") await clear(ns, "Berth's fleet");
-  if (FAIR) {
-    const fair = await fairCeiling();
-    report(`fair ceiling (${N} Apps' writes made directly)`, {
-      "fair ceiling: accepted (s)": seconds(fair.accepted),
-      "fair ceiling: -> all Deployments available (s)": seconds(fair.ready),
-      "Berth / fair ceiling (available)": allReady / fair.ready,
-      ...plainFigures(allReady),
-    });
-  }
+  return allReady;
+}
+
+try {
+  // Each phase on a cluster cleared of the one before; BENCH_PHASES picks them (e.g. "berth,fair").
+  const plain = PHASES.has("plain") ? await plainCeiling() : undefined;
+  const allReady = PHASES.has("berth") ? await berthPhase(plain) : undefined;
+  const fair = PHASES.has("fair") ? await fairCeiling() : undefined;
+  report(`apps: summary (${N} Apps; phases ${[...PHASES].join(", ")})`, {
+    ...(plain ? { "plain ceiling: -> all Deployments available (s)": seconds(plain.ready) } : {}),
+    ...(fair ? { "fair ceiling: accepted (s)": seconds(fair.accepted), "fair ceiling: -> all Deployments available (s)": seconds(fair.ready) } : {}),
+    ...(allReady !== undefined ? { "Berth: Apps created -> all Ready (s)": seconds(allReady) } : {}),
+    ...(allReady !== undefined && fair ? { "Berth / fair ceiling (available)": allReady / fair.ready } : {}),
+    ...(allReady !== undefined ? plainFigures(plain, allReady) : {}),
+    ...(plain && fair ? { "fair / plain (the design's extra objects)": fair.ready / plain.ready } : {}),
+  });
 } finally {
   c.counter = undefined;
   if (process.env.BENCH_KEEP === "1") console.log(`kept: ${namespaces.join(" ")}`);

@@ -32,6 +32,12 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** A request that failed on a reused keep-alive connection before any answer, and may be sent again. */
+export function retriesOnStaleConnection(e: unknown, method: string, contentType: string | undefined): boolean {
+  const err = e as { code?: string; reusedSocket?: boolean };
+  return err.reusedSocket === true && (err.code === "ECONNRESET" || err.code === "EPIPE") && method !== "POST" && contentType !== "application/json-patch+json";
+}
+
 export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
@@ -124,12 +130,22 @@ export class KubeClient {
     }
     this.counter?.count(method, url.pathname);
     const mod = url.protocol === "http:" ? http : https;
-    return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method, headers, agent: this.agent, signal: o.signal }, resolve);
-      if (o.timeoutMs) req.setTimeout(o.timeoutMs, () => req.destroy(new Error(`${method} ${url.pathname}: timed out after ${o.timeoutMs} ms`)));
-      req.on("error", reject);
-      req.end(body);
-    });
+    const send = () =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = mod.request(url, { method, headers, agent: this.agent, signal: o.signal }, resolve);
+        if (o.timeoutMs) req.setTimeout(o.timeoutMs, () => req.destroy(new Error(`${method} ${url.pathname}: timed out after ${o.timeoutMs} ms`)));
+        req.on("error", (e) => reject(Object.assign(e, { reusedSocket: req.reusedSocket })));
+        req.end(body);
+      });
+    try {
+      return await send();
+    } catch (e) {
+      // kube-apiserver closes idle keep-alive connections; a request written to one as it closes
+      // fails before any answer. Sent again once on a new connection, as Go's transport does,
+      // unless sending twice could do twice (a POST, a JSON patch).
+      if (!retriesOnStaleConnection(e, method, headers["Content-Type"])) throw e;
+      return send();
+    }
   }
 
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
