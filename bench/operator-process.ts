@@ -104,7 +104,12 @@ try {
     .join(", ");
   await new Promise((r) => setTimeout(r, 2000));
   const settledText = await metrics();
-  const settled = { ...rss(pid), heap: mib(sample(settledText, "nodejs_heap_size_used_bytes")) };
+  const settled = {
+    ...rss(pid),
+    heap: mib(sample(settledText, "nodejs_heap_size_used_bytes")),
+    committed: mib(sample(settledText, "nodejs_heap_size_total_bytes")),
+    external: mib(sample(settledText, "nodejs_external_memory_bytes")),
+  };
   /** What the caches hold ("apps 10000, pods 10000, ..."), largest first: what the memory figures are made of. */
   const cached = settledText
     .split("\n")
@@ -157,6 +162,7 @@ try {
     "restart: reads (LIST + WATCH + GET)": startReads,
     "RSS with N Apps cached (MiB)": settled.now,
     "heap used with N Apps cached (MiB)": settled.heap,
+    "heap committed / external memory (MiB)": `${settled.committed.toFixed(1)} / ${settled.external.toFixed(1)}`,
     [`RSS / heap used after ${IDLE_S} s idle (MiB)`]: `${idle.now.toFixed(1)} / ${idle.heap.toFixed(1)}`,
     "objects cached": cached,
     "RSS after API reads (MiB)": afterReads.now,

@@ -154,6 +154,8 @@ export class IdentityStore {
   async ensureAdminMarker(): Promise<void> {
     const admin = this.users().find((u) => u.spec.admin && (!this.bootstrapAdmin || u.spec.email.toLowerCase() === this.bootstrapAdmin.toLowerCase()));
     if (!admin) return;
+    // Looked up first: a start over a cluster that has it sends no write (a refused create is one).
+    if (await this.client.getOrUndefined(Types.ConfigMap, this.namespace, ADMIN_MARKER)) return;
     await this.client
       .create(Types.ConfigMap, { metadata: { name: ADMIN_MARKER, namespace: this.namespace, labels: { [Labels.managedBy]: "berth" } }, data: { user: admin.metadata.name ?? "", email: admin.spec.email } })
       .catch((e: unknown) => {
