@@ -22,6 +22,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { setupAppController } from "../src/controllers/app-controller.ts";
 import { setupPoolController } from "../src/controllers/pool-controller.ts";
 import type { KubeClient } from "../src/kube/client.ts";
+import { isNotFound } from "../src/kube/client.ts";
 import { resourceOfPath } from "../src/kube/request-resource.ts";
 import type { KubeObject } from "../src/kube/resource.ts";
 import { Types } from "../src/kube/resource.ts";
@@ -75,12 +76,26 @@ async function spread(prefix: string): Promise<Spread> {
  */
 async function clear(group: Spread, what: string): Promise<void> {
   phase(`clearing ${what}: ${group.names.length} namespaces`);
-  for (const n of group.names) await c.delete(Types.Namespace, undefined, n).catch(() => undefined);
   const podsIn = async (n: string) => {
     const page = await c.list(Types.Pod, { namespace: n, limit: 1 });
     return page.items.length + (page.metadata.remainingItemCount ?? 0);
   };
-  const left = async () => (await Promise.all(group.names.map(async (n) => ((await c.getOrUndefined(Types.Namespace, undefined, n)) ? 1 + (await podsIn(n)) : 0)))).reduce((a, b) => a + b, 0);
+  /** Pods and namespaces left; a namespace not yet Terminating is deleted (again: a refused or lost delete is not waited on). */
+  const left = async () => {
+    const counts = await Promise.all(
+      group.names.map(async (n) => {
+        const found = await c.getOrUndefined(Types.Namespace, undefined, n);
+        if (!found) return 0;
+        if (!found.metadata.deletionTimestamp) {
+          await c.delete(Types.Namespace, undefined, n).catch((e: unknown) => {
+            if (!isNotFound(e)) console.log(`  deleting namespace ${n}: ${String(e)}; trying again`);
+          });
+        }
+        return 1 + (await podsIn(n));
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  };
   const target = N + group.names.length;
   await waitForCount(`clearing ${what}: pods and namespaces gone`, target, async () => target - (await left()), async () => `${await left()} pods and namespaces left`, STALL_MS, 2000);
   for (const n of group.names) namespaces.splice(namespaces.indexOf(n), 1);
