@@ -18,7 +18,8 @@
 // Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000, 10000; BENCH_PHASES=berth,fair runs only
 // those phases; BENCH_WORKERS sets the App controller's workers, default 32: as many as the
 // ceilings' writers in flight)
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { setupAppController } from "../src/controllers/app-controller.ts";
 import { setupPoolController } from "../src/controllers/pool-controller.ts";
 import type { KubeClient } from "../src/kube/client.ts";
@@ -280,11 +281,15 @@ async function berthPhase(plain: Timed | undefined): Promise<number> {
 
   // The operator as users run it: `berth run`, compiled, its own process, over the N Apps.
   phase("operator process over the N Apps: restart, memory, API reads");
-  const child = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", new URL("./operator-process.ts", import.meta.url).pathname], {
+  // Not spawnSync: this process's event loop keeps running meanwhile, so its idle keep-alive
+  // connections that kube-apiserver closes are seen closed (a blocked loop later wrote requests
+  // into them and the client crashed on "socket hang up").
+  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", new URL("./operator-process.ts", import.meta.url).pathname], {
     env: { ...process.env, BENCH_NS: ns.names.join(","), BENCH_N: String(N) },
     stdio: "inherit",
   });
-  if (child.status !== 0) console.log(`operator process: failed (exit ${child.status ?? child.signal}); BENCH_KEEP=1 keeps the namespaces to run bench/operator-process.ts again`);
+  const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+  if (code !== 0) console.log(`operator process: failed (exit ${code ?? signal}); BENCH_KEEP=1 keeps the namespaces to run bench/operator-process.ts again`);
 
   // Cleared for the fair ceiling (Apps made before would be Berth's to reconcile once it
   // starts); BENCH_KEEP=1 keeps the fleet, and the fair ceiling then shares the cluster with it.
