@@ -11,6 +11,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { parse } from "yaml";
 import { Types } from "../src/kube/resource.ts";
 import type { User } from "../src/model/kinds.ts";
 import { BerthTypes } from "../src/model/kinds.ts";
@@ -27,6 +28,8 @@ const PAGE = 100;
 if (!namespaces.length || !N) throw new Error("BENCH_NS (the namespaces of N Ready Apps) and BENCH_N are required");
 const root = new URL("../", import.meta.url).pathname;
 const mib = (bytes: number) => bytes / 1024 / 1024;
+/** The Node.js flags the Helm chart runs Berth's processes with (values.yaml: nodeOptions). */
+const nodeOptions = ((parse(readFileSync(`${root}helm/berth/values.yaml`, "utf8")) as { nodeOptions?: string }).nodeOptions ?? "").trim();
 
 const c = await client();
 await c.create(Types.Namespace, { metadata: { name: "berth-system" } }).catch(() => undefined);
@@ -74,6 +77,7 @@ const operator = spawn(process.execPath, [`${root}dist/main.js`, "run"], {
     BERTH_LEADER_ELECT: "false",
     BERTH_CONCURRENCY: process.env.BENCH_WORKERS ?? "32",
     BERTH_LOG_LEVEL: "warn",
+    NODE_OPTIONS: nodeOptions,
   },
   stdio: ["ignore", "inherit", "inherit"],
 });
@@ -155,6 +159,7 @@ try {
   operator.kill("SIGTERM");
   const code = await exited;
   report(`operator process: berth run (compiled), ${N} Apps in ${namespaces.length} namespaces`, {
+    "node options (the Helm chart's)": nodeOptions || "(none)",
     "restart: start -> caches synced (s)": synced / 1000,
     "restart: start -> every App reconciled (s)": confirmed / 1000,
     "restart: writes": startWrites,

@@ -1,13 +1,13 @@
 // Shared bench helpers: a client on the current kubeconfig, a namespace, percentiles, bounded concurrency.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { KubeClient, defaultKubeConfig } from "../src/kube/client.ts";
+import { KubeClient } from "../src/kube/client.ts";
 import { Types } from "../src/kube/resource.ts";
 import type { Pool } from "../src/model/kinds.ts";
 import { BerthTypes } from "../src/model/kinds.ts";
 
 export async function client(): Promise<KubeClient> {
-  return KubeClient.create(defaultKubeConfig());
+  return KubeClient.create();
 }
 
 export async function namespace(c: KubeClient, prefix: string): Promise<string> {

@@ -2,7 +2,7 @@
 // berth router [--port N] [--listen ADDRESS]...: the data plane (src/router/), its own process.
 // berth git [--port N] [--listen ADDRESS]: the Deis git push endpoint over SSH (src/git/), its own process.
 import { loadConfig } from "./config.ts";
-import { KubeClient, defaultKubeConfig } from "./kube/client.ts";
+import { KubeClient } from "./kube/client.ts";
 import { createLogger } from "./log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { apiDeps, startAggregatedApi, startApi } from "./api/start.ts";
@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig(argv);
   const log = createLogger(config.logLevel);
-  const client = await KubeClient.create(defaultKubeConfig());
+  const client = await KubeClient.create();
   collectDefaultMetrics(); // process_resident_memory_bytes, nodejs_heap_size_used_bytes, ... at /metrics
   client.counter = { count: (verb, path) => kubeRequestMetrics.requests.inc({ verb, resource: resourceOfPath(path) }) };
   const abort = new AbortController();

@@ -1,5 +1,5 @@
 // `berth git [--port N] [--listen ADDRESS]`
-import { KubeClient, defaultKubeConfig } from "../kube/client.ts";
+import { KubeClient } from "../kube/client.ts";
 import { createLogger } from "../log.ts";
 import { loadGitConfig } from "./config.ts";
 import { startGit } from "./start.ts";
@@ -7,7 +7,7 @@ import { startGit } from "./start.ts";
 export async function gitCommand(argv: string[]): Promise<number> {
   const config = loadGitConfig(argv);
   const log = createLogger(config.logLevel);
-  const client = await KubeClient.create(defaultKubeConfig());
+  const client = await KubeClient.create();
   const git = await startGit({ client, log }, config);
   await new Promise<void>((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());

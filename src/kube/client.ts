@@ -3,7 +3,7 @@
 // watches with an idle watchdog, abort signals, and errors that carry the API's status.
 import https from "node:https";
 import http from "node:http";
-import * as k8s from "@kubernetes/client-node";
+import { type Connection, loadConnection } from "./config.ts";
 import type { KubeObject, ObjectList, ResourceType } from "./resource.ts";
 import { apiVersionOf, resourcePath } from "./resource.ts";
 
@@ -75,29 +75,20 @@ export class KubeClient {
   counter?: RequestCounter;
 
   private constructor(
-    readonly kubeConfig: k8s.KubeConfig,
+    private readonly connection: Connection,
     private readonly base: URL,
     private readonly agent: https.Agent | http.Agent,
   ) {}
 
-  static async create(kc: k8s.KubeConfig = defaultKubeConfig()): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster");
-    const opts: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
-    const base = new URL(cluster.server);
+  /** A client for the connection given, or for the one kubectl would use here (config.ts). */
+  static async create(connection?: Connection): Promise<KubeClient> {
+    const conn = connection ?? (await loadConnection());
+    const base = new URL(conn.server);
     const agent =
       base.protocol === "http:"
         ? new http.Agent({ keepAlive: true, maxSockets: 64 })
-        : new https.Agent({
-            keepAlive: true,
-            maxSockets: 64,
-            ca: opts.ca,
-            cert: opts.cert,
-            key: opts.key,
-            rejectUnauthorized: opts.rejectUnauthorized ?? !cluster.skipTLSVerify,
-          });
-    const client = new KubeClient(kc, base, agent);
+        : new https.Agent({ keepAlive: true, maxSockets: 64, ca: conn.ca, cert: conn.cert, key: conn.key, rejectUnauthorized: !conn.skipTLSVerify });
+    const client = new KubeClient(conn, base, agent);
     await client.authHeaders();
     return client;
   }
@@ -105,11 +96,7 @@ export class KubeClient {
   /** Authorization headers, refreshed each minute (service-account tokens rotate on disk). */
   private async authHeaders(): Promise<Record<string, string>> {
     if (Date.now() - this.headersAt > 60_000) {
-      const opts: https.RequestOptions = {};
-      await this.kubeConfig.applyToHTTPSOptions(opts);
-      const h: Record<string, string> = {};
-      for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === "string") h[k] = v;
-      this.headers = h;
+      this.headers = await this.connection.headers();
       this.headersAt = Date.now();
     }
     return this.headers;
@@ -320,10 +307,4 @@ function toApiError(status: number, text: string, what: string): KubeApiError {
   } catch {
     return new KubeApiError(status, "", `${what}: HTTP ${status}: ${text.slice(0, 200)}`);
   }
-}
-
-export function defaultKubeConfig(): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }

@@ -1,5 +1,5 @@
 // `berth router [--port N] [--listen ADDRESS]... [--apps-domain DOMAIN]`
-import { KubeClient, defaultKubeConfig } from "../kube/client.ts";
+import { KubeClient } from "../kube/client.ts";
 import { createLogger } from "../log.ts";
 import { loadRouterConfig } from "./config.ts";
 import { startRouter } from "./start.ts";
@@ -7,7 +7,7 @@ import { startRouter } from "./start.ts";
 export async function routerCommand(argv: string[]): Promise<number> {
   const config = loadRouterConfig(argv);
   const log = createLogger(config.logLevel);
-  const client = await KubeClient.create(defaultKubeConfig());
+  const client = await KubeClient.create();
   const router = await startRouter({ client, log, wake: true }, config);
   await new Promise<void>((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());

@@ -14,6 +14,7 @@ import { parseAllDocuments } from "yaml";
 import { apiDeps, startApi } from "../../../src/api/start.ts";
 import type { RunningApi } from "../../../src/api/start.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
+import { loadConnection } from "../../../src/kube/config.ts";
 import type { App, Release } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import type { Component, Feature, Rule, Verb } from "../../../src/rbac.ts";
@@ -24,7 +25,7 @@ import { startGit } from "../../../src/git/start.ts";
 import { installCRDs, startBerth } from "../support/berth.ts";
 import { commitFiles, gitPush, sshKey } from "../support/git.ts";
 import { call } from "../support/http.ts";
-import { deleteNamespace, eventually, kubeConfig, kubectl, kubectlStdin, testNamespace } from "../support/kube.ts";
+import { deleteNamespace, eventually, kubectl, kubectlStdin, testNamespace } from "../support/kube.ts";
 import { setupControllers } from "../../../src/controllers/all.ts";
 
 const run = promisify(execFile);
@@ -169,17 +170,15 @@ describe("helm chart RBAC: least privilege per component", function () {
     const sa = (component: Component) => `system:serviceaccount:${ns}:${name}-${component}`;
     /** A client that acts as the component's service account (impersonation). */
     const as = async (component: Component) => {
-      const kc = kubeConfig();
-      const me = kc.getCurrentUser();
-      kc.users = kc.users.map((u) => (u.name === me?.name ? { ...u, impersonateUser: sa(component) } : u));
-      return KubeClient.create(kc);
+      const conn = await loadConnection();
+      return KubeClient.create({ ...conn, headers: async () => ({ ...(await conn.headers()), "Impersonate-User": sa(component) }) });
     };
 
     before(async () => {
       await installCRDs();
       [ns, appsNs, otherNs] = await Promise.all([testNamespace("rbac"), testNamespace("rbac-apps"), testNamespace("rbac-other")]);
       await helm("install", name, chart, "-n", ns, "--skip-crds", "--set", `rbac.secretNamespaces={${appsNs}}`, "--set", "controllers.replicas=1", "--set", "api.replicas=1", "--set", "router.replicas=1");
-      admin = await KubeClient.create(kubeConfig());
+      admin = await KubeClient.create();
     });
     after(async () => {
       await helm("uninstall", name, "-n", ns).catch(() => undefined);

@@ -1,6 +1,6 @@
 // A manager with one ConfigMap controller in a test namespace, whose reconciler the test
 // supplies. The usual child: "<name>-child" ConfigMap, applied with an ownerReference.
-import { KubeClient, defaultKubeConfig, isNotFound } from "../../../src/kube/client.ts";
+import { KubeClient, isNotFound } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/resource.ts";
 import { Types } from "../../../src/kube/resource.ts";
 import { silentLogger } from "../../../src/log.ts";
@@ -13,7 +13,7 @@ import type { ObjectKey, ReconcileContext, Reconciler } from "../../../src/runti
 export type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 export async function client(): Promise<KubeClient> {
-  return KubeClient.create(defaultKubeConfig());
+  return KubeClient.create();
 }
 
 export interface Running {

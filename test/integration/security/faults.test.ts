@@ -10,7 +10,7 @@ import { expect } from "chai";
 import type { Team } from "../../../src/model/kinds.ts";
 import { BerthTypes } from "../../../src/model/kinds.ts";
 import { userObjectName } from "../../../src/api/identity/store.ts";
-import { KubeClient, defaultKubeConfig } from "../../../src/kube/client.ts";
+import { KubeClient } from "../../../src/kube/client.ts";
 import { installCRDs } from "../support/berth.ts";
 import { clusterCtl } from "../support/cluster-control.ts";
 import { call } from "../support/http.ts";
@@ -66,7 +66,7 @@ describe("faults under write load (berth run, real control plane)", function () 
 
   before(async () => {
     await installCRDs();
-    client = await KubeClient.create(defaultKubeConfig());
+    client = await KubeClient.create();
     berth = await berthRun();
     const email = `faults-${id}@example.com`;
     expect((await call(berth.base, "POST", "/1.0/users", { form: { email, password: "faults-pw" } })).status).to.equal(201);

@@ -10,7 +10,7 @@ import { expect } from "chai";
 import { userObjectName, ADMIN_MARKER } from "../../../src/api/identity/store.ts";
 import { tokenHash } from "../../../src/api/identity/secrets.ts";
 import { apiDeps, startApi } from "../../../src/api/start.ts";
-import { KubeClient, defaultKubeConfig } from "../../../src/kube/client.ts";
+import { KubeClient } from "../../../src/kube/client.ts";
 import { Types } from "../../../src/kube/resource.ts";
 import { silentLogger } from "../../../src/log.ts";
 import type { App, Token, User } from "../../../src/model/kinds.ts";
@@ -29,7 +29,7 @@ describe("hardening: the API before its caches synced", function () {
 
   it("answers 503 (and registers nobody) until every cache synced, then serves; /readyz tells", async () => {
     await installCRDs();
-    const client = await KubeClient.create(defaultKubeConfig());
+    const client = await KubeClient.create();
     const manager = new Manager({ client, log: silentLogger() });
     const deps = apiDeps(manager, "berth-system", silentLogger());
     const api = await startApi(deps, { apiHost: "127.0.0.1", apiPort: 0 }, silentLogger());

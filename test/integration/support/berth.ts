@@ -2,7 +2,7 @@
 // test cluster, with the same wiring as `berth run`, leader election off.
 import { apiDeps, startApi } from "../../../src/api/start.ts";
 import type { RunningApi } from "../../../src/api/start.ts";
-import { KubeClient, defaultKubeConfig } from "../../../src/kube/client.ts";
+import { KubeClient } from "../../../src/kube/client.ts";
 import type { Logger } from "../../../src/log.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { Manager } from "../../../src/runtime/manager.ts";
@@ -38,7 +38,7 @@ export interface BerthOptions {
 
 export async function startBerth(o: BerthOptions = {}): Promise<RunningBerth> {
   await installCRDs();
-  const client = await KubeClient.create(defaultKubeConfig());
+  const client = await KubeClient.create();
   const log = o.log ?? silentLogger();
   const namespace = o.namespace ?? "berth-system";
   if (namespace !== "berth-system") await kubectl("create", "namespace", namespace).catch(() => undefined);
