@@ -13,7 +13,7 @@
 // (untimed) before the next is written, so every phase starts on a cluster without the others'
 // objects and N pods must fit (KWOK nodes are resized for them). Figures are printed as each
 // phase ends, and a summary at the end; long waits print their progress every BENCH_PROGRESS_S
-// (60) s and fail with a reason when nothing moves for BENCH_STALL_S (120) s. BENCH_KEEP=1
+// (60) s and fail with a reason when nothing moves for BENCH_STALL_S (120) s (clearing: BENCH_CLEAR_STALL_S, 600 s). BENCH_KEEP=1
 // leaves Berth's namespaces (to run the operator process again).
 // Run: BENCH_N=100 npm run bench:apps   (and BENCH_N=1000, 10000; BENCH_PHASES=berth,fair runs only
 // those phases; BENCH_WORKERS sets the App controller's workers, default 32: as many as the
@@ -33,12 +33,13 @@ import { BerthTypes } from "../src/model/kinds.ts";
 import { desiredReleaseSecret, nextRelease } from "../src/reconcilers/desired/release.ts";
 import { desiredDeployment, desiredService } from "../src/reconcilers/desired/workloads.ts";
 import { applyIfChanged } from "../src/runtime/apply-if-changed.ts";
+import type { Condition } from "../src/runtime/conditions.ts";
 import { isTrue, setCondition } from "../src/runtime/conditions.ts";
 import { Informer } from "../src/runtime/informer.ts";
 import { Manager } from "../src/runtime/manager.ts";
 import { updateStatus } from "../src/runtime/status.ts";
 import { ensurePodRoom } from "./capacity.ts";
-import { STALL_MS, notReady, pendingPods, sayProgress, waitForCount } from "./progress.ts";
+import { notReady, pendingPods, sayProgress, tally, waitForCount } from "./progress.ts";
 import { client, heapMB, namespace, pool, report } from "./support.ts";
 
 const N = Number(process.env.BENCH_N ?? 100);
@@ -71,34 +72,50 @@ async function spread(prefix: string): Promise<Spread> {
   const set = new Set(names);
   return { names, of: (i) => names[Math.floor(i / PER_NAMESPACE)]!, has: (ns) => ns !== undefined && set.has(ns) };
 }
+/** How long clearing may show no progress (BENCH_CLEAR_STALL_S, 600 s). */
+const CLEAR_STALL_MS = Number(process.env.BENCH_CLEAR_STALL_S ?? 600) * 1000;
 /**
- * Deletes the group's namespaces and waits (untimed) until their pods and the namespaces are
- * gone, so the next phase does not share the control plane with this one's leftovers.
+ * Deletes the group's namespaces and waits (untimed) until they and what they held are gone, so
+ * the next phase does not share the control plane with this one's leftovers.
  */
 async function clear(group: Spread, what: string): Promise<void> {
   phase(`clearing ${what}: ${group.names.length} namespaces`);
-  const podsIn = async (n: string) => {
-    const page = await c.list(Types.Pod, { namespace: n, limit: 1 });
-    return page.items.length + (page.metadata.remainingItemCount ?? 0);
-  };
-  /** Pods and namespaces left; a namespace not yet Terminating is deleted (again: a refused or lost delete is not waited on). */
-  const left = async () => {
+  /** What a terminating namespace still holds: its pods, then what the namespace controller deletes slowest (Services, Events). */
+  const objectsIn = async (n: string) => {
     const counts = await Promise.all(
-      group.names.map(async (n) => {
-        const found = await c.getOrUndefined(Types.Namespace, undefined, n);
-        if (!found) return 0;
-        if (!found.metadata.deletionTimestamp) {
-          await c.delete(Types.Namespace, undefined, n).catch((e: unknown) => {
-            if (!isNotFound(e)) console.log(`  deleting namespace ${n}: ${String(e)}; trying again`);
-          });
-        }
-        return 1 + (await podsIn(n));
+      [Types.Pod, Types.Service, Types.Event].map(async (t) => {
+        const page = await c.list(t, { namespace: n, limit: 1 });
+        return page.items.length + (page.metadata.remainingItemCount ?? 0);
       }),
     );
     return counts.reduce((a, b) => a + b, 0);
   };
-  const target = N + group.names.length;
-  await waitForCount(`clearing ${what}: pods and namespaces gone`, target, async () => target - (await left()), async () => `${await left()} pods and namespaces left`, STALL_MS, 2000);
+  const found = (n: string) => c.getOrUndefined<KubeObject & { status?: { conditions?: Condition[] } }>(Types.Namespace, undefined, n);
+  /** Objects and namespaces left; a namespace not yet Terminating is deleted (again: a refused or lost delete is not waited on). */
+  const left = async () => {
+    const counts = await Promise.all(
+      group.names.map(async (n) => {
+        const ns = await found(n);
+        if (!ns) return 0;
+        if (!ns.metadata.deletionTimestamp) {
+          await c.delete(Types.Namespace, undefined, n).catch((e: unknown) => {
+            if (!isNotFound(e)) console.log(`  deleting namespace ${n}: ${String(e)}; trying again`);
+          });
+        }
+        return 1 + (await objectsIn(n));
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  };
+  /** Why namespaces are still there: the namespace controller's failing conditions. */
+  const why = async () => {
+    const stuck = (await Promise.all(group.names.map(found))).flatMap((ns) => ns?.status?.conditions?.filter((x) => x.status === "True").map((x) => `${x.type}: ${x.message.slice(0, 160)}`) ?? []);
+    return `${await left()} objects and namespaces left\n${tally(stuck, 3)}`;
+  };
+  const target = await left();
+  // The namespace controller deletes a namespace's content type by type and backs off when a
+  // large delete times out, so progress can pause for minutes: a longer bound than other waits.
+  await waitForCount(`clearing ${what}: pods, services, events and namespaces gone`, target, async () => target - (await left()), why, CLEAR_STALL_MS, 2000);
   for (const n of group.names) namespaces.splice(namespaces.indexOf(n), 1);
 }
 const pendingIn = async (group: Spread) => (await Promise.all(group.names.map((n) => pendingPods(c, n)))).join("\n");

@@ -15,6 +15,7 @@ import { bool, caller, form, int, list, required, str, streamed, teamOrOnly } fr
 import type { JsonStream } from "./http.ts";
 import { isObjectId, releaseEventId } from "./object-id.ts";
 import { appInfo, appListItem, deployView } from "./views.ts";
+import { jsonArrayStream } from "../json-array-stream.ts";
 import { uploadOf } from "./multipart.ts";
 import { NO_REGISTRY, buildLimits, deploySource, platform } from "../apps/source.ts";
 import { registryFromEnv } from "../../builder/build.ts";
@@ -124,9 +125,10 @@ export function appRoutes(s: FastifyInstance, deps: ApiDeps): void {
       .filter((a) => !str(f, "teamOwner") || a.spec.owner === str(f, "teamOwner"))
       .filter((a) => !str(f, "pool") || a.spec.pool === str(f, "pool"))
       .filter((a) => !str(f, "locked") || (a.spec.locked ?? false) === bool(f, "locked"))
-      .filter((a) => !list(f, "tag").length || list(f, "tag").every((t) => a.spec.tags?.includes(t)))
-      .map((a) => appListItem(a, apps.pods(a), planFor(a, apps.plans())));
-    return out.length ? out : reply.code(204).send();
+      .filter((a) => !list(f, "tag").length || list(f, "tag").every((t) => a.spec.tags?.includes(t)));
+    if (!out.length) return reply.code(204).send();
+    const plans = apps.plans();
+    return reply.type("application/json; charset=utf-8").send(jsonArrayStream(out, (a) => appListItem(a, apps.pods(a), planFor(a, plans))));
   });
 
   s.get<P<"app">>("/apps/:app", async (req) => {
