@@ -28,8 +28,8 @@ const PAGE = 100;
 if (!namespaces.length || !N) throw new Error("BENCH_NS (the namespaces of N Ready Apps) and BENCH_N are required");
 const root = new URL("../", import.meta.url).pathname;
 const mib = (bytes: number) => bytes / 1024 / 1024;
-/** The Node.js flags the Helm chart runs Berth's processes with (values.yaml: nodeOptions). */
-const nodeOptions = ((parse(readFileSync(`${root}helm/berth/values.yaml`, "utf8")) as { nodeOptions?: string }).nodeOptions ?? "").trim();
+/** The Node.js flags the Helm chart runs Berth's processes with (values.yaml: nodeOptions), unless BENCH_NODE_OPTIONS tries others. */
+const nodeOptions = (process.env.BENCH_NODE_OPTIONS ?? (parse(readFileSync(`${root}helm/berth/values.yaml`, "utf8")) as { nodeOptions?: string }).nodeOptions ?? "").trim();
 
 const c = await client();
 await c.create(Types.Namespace, { metadata: { name: "berth-system" } }).catch(() => undefined);
@@ -84,7 +84,11 @@ const operator = spawn(process.execPath, [`${root}dist/main.js`, "run"], {
 const exited = new Promise<number | null>((resolve) => operator.once("exit", (code) => resolve(code)));
 try {
   const pid = operator.pid!;
-  await waitForCount("operator: /readyz", 1, async () => ((await ok(`${metricsUrl}/readyz`)) ? 1 : 0), async () => "not ready", undefined, 50);
+  const ready = async () => {
+    if (operator.exitCode !== null) throw new Error(`berth run exited (code ${operator.exitCode}) before it was ready (NODE_OPTIONS: ${nodeOptions || "none"})`);
+    return (await ok(`${metricsUrl}/readyz`)) ? 1 : 0;
+  };
+  await waitForCount("operator: /readyz", 1, ready, async () => "not ready", undefined, 50);
   const synced = performance.now() - t0;
   // Every App was queued once at start; the App queue drained with no worker busy means each was reconciled.
   const reconciledApps = async () => {
@@ -159,7 +163,7 @@ try {
   operator.kill("SIGTERM");
   const code = await exited;
   report(`operator process: berth run (compiled), ${N} Apps in ${namespaces.length} namespaces`, {
-    "node options (the Helm chart's)": nodeOptions || "(none)",
+    [process.env.BENCH_NODE_OPTIONS === undefined ? "node options (the Helm chart's)" : "node options (BENCH_NODE_OPTIONS)"]: nodeOptions || "(none)",
     "restart: start -> caches synced (s)": synced / 1000,
     "restart: start -> every App reconciled (s)": confirmed / 1000,
     "restart: writes": startWrites,

@@ -2,12 +2,14 @@
 // Callers see the services of the Apps they may see, as in every dialect.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { Types } from "../../kube/resource.ts";
+import { Types, keyOf } from "../../kube/resource.ts";
+import { recordedLastRequest } from "../../router/wake.ts";
 import { badRequest, fromKubernetes, notFound } from "../errors.ts";
 import { canSeeApp } from "../identity/principal.ts";
 import type { Principal } from "../identity/principal.ts";
 import type { App } from "../../model/kinds.ts";
 import { waiterCaller } from "./auth.ts";
+import { waiterServices } from "./service-requests.ts";
 import type { Pod, ServiceView } from "./services.ts";
 import { currentRelease, releasePods, serviceDetail, serviceStatus, serviceSummary, sourceTokens } from "./services.ts";
 
@@ -25,7 +27,9 @@ function views(deps: ApiDeps, p: Principal, currentOnly: boolean): ServiceView[]
     const cur = currentRelease(app, releases);
     if (!cur) continue;
     const pods = deps.apps.pods(app) as Pod[];
-    for (const r of currentOnly ? [cur] : releases) out.push({ app, release: r, current: r === cur, pods: releasePods(pods, r) });
+    // The annotation is written at most once a minute and reaches the cache a moment later; requests served here count at once.
+    const lastRequestAt = Math.max(recordedLastRequest(app), waiterServices(deps).activity.get(keyOf(app)).lastRequestAt);
+    for (const r of currentOnly ? [cur] : releases) out.push({ app, release: r, current: r === cur, pods: releasePods(pods, r), lastRequestAt });
   }
   return out;
 }

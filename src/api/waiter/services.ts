@@ -5,7 +5,7 @@
 // Shapes follow what Waiter's CLI reads (waiter-client: waiter/subcommands/show.py,
 // waiter/querying.py) and the list of fields.
 import type { App, Release } from "../../model/kinds.ts";
-import { Annotations, Labels } from "../../model/kinds.ts";
+import { Labels } from "../../model/kinds.ts";
 import type { KubeObject } from "../../kube/resource.ts";
 import { effectiveDescription } from "./service-description.ts";
 
@@ -91,6 +91,8 @@ export interface ServiceView {
   release: Release;
   current: boolean;
   pods: Pod[];
+  /** The last request for the App, ms since epoch, 0 if none: recorded on the App or seen by this process, whichever is later. */
+  lastRequestAt?: number;
 }
 
 export function serviceStatus(v: ServiceView): ServiceStatus {
@@ -105,12 +107,11 @@ export function serviceSummary(v: ServiceView, withParameters: boolean): Record<
   const params = effectiveParameters(v.app, v.release);
   const healthy = v.pods.filter(ready).length;
   const live = v.pods.filter((p) => !killed(p)).length;
-  const lastRequest = v.app.metadata.annotations?.[Annotations.lastRequest];
   return {
     "service-id": v.release.spec.contentHash,
     url: v.app.status?.urls?.[0] ?? "",
     status: serviceStatus(v),
-    "last-request-time": v.current && lastRequest ? lastRequest : null,
+    "last-request-time": v.current && v.lastRequestAt ? new Date(v.lastRequestAt).toISOString() : null,
     "instance-counts": { "healthy-instances": healthy, "unhealthy-instances": live - healthy - v.pods.filter(failed).length, "failed-instances": v.pods.filter(failed).length },
     "request-metrics": { outstanding: 0, total: 0 },
     "resource-usage": { cpus: Number(((params.cpus as number) * healthy).toFixed(3)), mem: (params.mem as number) * healthy },
