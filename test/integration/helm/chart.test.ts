@@ -125,6 +125,23 @@ describe("helm chart", function () {
     expect(bad).to.match(/appsDomain/);
   });
 
+  it("caps each container's V8 heap (NODE_OPTIONS --max-old-space-size) below that container's memory limit", async () => {
+    type Container = { name: string; env?: { name: string; value?: string }[]; resources?: { limits?: { memory?: string } } };
+    const deployments = kinds(await helm("template", "berth", chart, "-n", ns)).filter((o) => o.kind === "Deployment") as unknown as {
+      metadata: { name: string };
+      spec: { template: { spec: { containers: Container[] } } };
+    }[];
+    const caps = deployments.flatMap((d) =>
+      d.spec.template.spec.containers.map((c) => {
+        const heap = /--max-old-space-size=(\d+)/.exec(c.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "")?.[1];
+        const limit = /^(\d+)Mi$/.exec(c.resources?.limits?.memory ?? "")?.[1];
+        return { deployment: d.metadata.name, heapMiB: Number(heap), limitMiB: Number(limit) };
+      }),
+    );
+    expect(caps.map((c) => c.deployment)).to.include.members(["berth-controllers", "berth-api", "berth-router", "berth-git"]);
+    for (const c of caps) expect(c.heapMiB, c.deployment).to.be.above(0).and.below(c.limitMiB);
+  });
+
   it("renders the git endpoint as its own Deployment (SSH on 2222, the image's git target, the builder's registry), with a mounted host key when given, and leaves it out when disabled", async () => {
     const objs = kinds(await helm("template", "berth", chart, "-n", ns, "--set", "git.hostKeySecret=my-host-key", "--set", "registry.host=registry.example.com", "--set", "image.tag=1.2.3"));
     const named = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
