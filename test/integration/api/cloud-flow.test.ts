@@ -159,7 +159,7 @@ describe("cloud flow on the real node (clickhouse-lite)", function () {
   it("password rotation reaches the server (old refused, new accepted) and a bound app's new release", async () => {
     await berth.client.create<App>(BerthTypes.App, {
       metadata: { name: app, namespace: ns },
-      spec: { image: `${REGISTRY}/berth/hello:1`, owner: team, pool, processes: [{ name: "web", replicas: 1, ports: [{ port: 8080 }], resources: { cpu: "20m", memory: "64Mi" } }], serviceBindings: [{ name }] },
+      spec: { image: `${REGISTRY}/berth/hello:1`, owner: team, pool, processes: [{ name: "web", replicas: 1, ports: [{ port: 8080 }], resources: { cpu: "100m", memory: "64Mi" } }], serviceBindings: [{ name }] },
     });
     const released = async () => {
       const latest = (await berth.client.list<Release>(BerthTypes.Release, { namespace: ns })).items.filter((r) => r.spec.app === app).sort((a, b) => b.spec.version - a.spec.version)[0];

@@ -50,7 +50,7 @@ spec:
     replicas: ${replicas}
     ports: [{port: 8080}]
     healthCheck: {path: /healthz, periodSeconds: 2}
-    resources: {cpu: 20m, memory: 64Mi}
+    resources: {cpu: 100m, memory: 64Mi}
   env: [{name: GREETING, value: ${greeting}}]
 `;
   const pods = async (name: string) =>
@@ -155,7 +155,7 @@ spec:
   });
 
   it("scales to 3 units, each Running on the real node and answering", async () => {
-    await kubectl("patch", "app", app, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { processes: [{ name: "web", replicas: 3, ports: [{ port: 8080 }], healthCheck: { path: "/healthz", periodSeconds: 2 }, resources: { cpu: "20m", memory: "64Mi" } }] } }));
+    await kubectl("patch", "app", app, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { processes: [{ name: "web", replicas: 3, ports: [{ port: 8080 }], healthCheck: { path: "/healthz", periodSeconds: 2 }, resources: { cpu: "100m", memory: "64Mi" } }] } }));
     const running = await eventually("3 ready pods", async () => {
       const ps = (await pods(app)).filter(ready);
       return ps.length === 3 && ps;
