@@ -126,7 +126,7 @@ describe("helm chart", function () {
   });
 
   it("caps each container's V8 heap (NODE_OPTIONS --max-old-space-size) below that container's memory limit", async () => {
-    type Container = { name: string; env?: { name: string; value?: string }[]; resources?: { limits?: { memory?: string } } };
+    type Container = { env?: { name: string; value?: string }[]; resources?: { limits?: { memory?: string } } };
     const deployments = kinds(await helm("template", "berth", chart, "-n", ns)).filter((o) => o.kind === "Deployment") as unknown as {
       metadata: { name: string };
       spec: { template: { spec: { containers: Container[] } } };
